@@ -1,0 +1,86 @@
+"""Settings: one typed object built from env (GEOHAZARD_*) and an optional TOML file.
+
+Nothing here touches the disk at import time; call `load_settings()` once at start.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+APP_NAME = "geohazard-copilot"
+
+
+def _default_home() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def _default_models() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_NAME)) / "models"
+
+
+class Settings(BaseSettings):
+    """All runtime settings. Env vars win over the TOML file, which wins over defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="GEOHAZARD_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="data dir: knowledge bases, logs")
+    models_dir: Path = Field(default_factory=_default_models, description="assembled GGUF files")
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+
+    # LLM
+    model: str = Field("qwen1.5b", description="bundled model name: qwen1.5b | qwen0.5b")
+    model_path: Path | None = Field(None, description="any other GGUF file; overrides `model`")
+    n_ctx: int = 4096
+    n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    max_tokens: int = 640
+    temperature: float = 0.0
+    seed: int = 42
+
+    # Retrieval
+    top_k: int = 6
+    dense_k: int = 20
+    lexical_k: int = 20
+    rrf_k: int = 60
+    min_coverage: float = Field(
+        0.5, description="refuse when less than this share of the question's topic terms is in the evidence"
+    )
+
+    # Ingest
+    max_file_mb: float = 50.0
+    chunk_max_chars: int = 900
+
+    @property
+    def default_kb(self) -> Path:
+        return self.home / "kb" / "default"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("GEOHAZARD_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings once; explicit overrides (e.g. from CLI flags) win over everything."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

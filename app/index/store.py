@@ -1,0 +1,219 @@
+"""The knowledge base: a SQLite registry (documents, chunks, tokens) + Chroma (dense) + BM25 (lexical).
+
+SQLite is the source of truth. A document is written in three steps: mark it `pending` (and drop its old
+rows), replace its vectors in Chroma, then insert its chunks and mark it `ready` in one transaction.
+Opening the KB removes whatever a killed writer left `pending` from both indexes, so a file is either
+fully in the dense and lexical indexes or absent from both.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.index.embed import E5Embeddings
+from app.index.lexical import build_bm25, search_bm25, tokenize
+from app.schema import Chunk, RawDoc
+
+COLLECTION = "chunks"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    source TEXT PRIMARY KEY, sha256 TEXT, title TEXT, doc_type TEXT, meta TEXT,
+    status TEXT, chunk_count INTEGER, ingested_at REAL, warnings TEXT
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY, source TEXT, ord INTEGER, data TEXT, tokens TEXT
+);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    source: str
+    title: str
+    doc_type: str
+    chunk_count: int
+    ingested_at: float
+    status: str
+    warnings: list[str]
+
+
+def index_text(chunk: Chunk) -> str:
+    """What both indexes see: the document title and heading path give an article its context."""
+    return f"{chunk.title}\n{chunk.heading_path}\n{chunk.text}"
+
+
+class KnowledgeBase:
+    def __init__(self, directory: Path, embeddings: E5Embeddings):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._embeddings = embeddings
+        self._db = sqlite3.connect(self.directory / "registry.sqlite3", check_same_thread=False)
+        self._db.executescript(_SCHEMA)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._vectors = _open_chroma(self.directory / "chroma", embeddings)
+        self._lexical: tuple[int, object, list[str]] | None = None  # (version, bm25, row → chunk_id)
+        self.repair()
+
+    # ---- writing -------------------------------------------------------------------------------
+    def needs_update(self, source: str, sha256: str) -> bool:
+        row = self._db.execute("SELECT sha256, status FROM docs WHERE source=?", (source,)).fetchone()
+        return row is None or row[0] != sha256 or row[1] != "ready"
+
+    def add_document(self, doc: RawDoc, chunks: list[Chunk]) -> None:
+        """Replace the document's chunks in both indexes, as one unit."""
+        with self._write_lock():
+            self._mark_pending(doc.source)
+            self._vectors.delete(where={"source": doc.source})
+            if chunks:
+                self._vectors.add_texts(
+                    [index_text(c) for c in chunks],
+                    metadatas=[c.metadata() for c in chunks],
+                    ids=[c.chunk_id for c in chunks],
+                )
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?)",
+                    [
+                        (c.chunk_id, c.source, i, json.dumps(c.__dict__, ensure_ascii=False),
+                         " ".join(tokenize(index_text(c))))
+                        for i, c in enumerate(chunks)
+                    ],
+                )
+                self._db.execute(
+                    "UPDATE docs SET sha256=?, title=?, doc_type=?, meta=?, status='ready', chunk_count=?,"
+                    " ingested_at=?, warnings=? WHERE source=?",
+                    (doc.sha256, doc.title, doc.doc_type, json.dumps(doc.meta, ensure_ascii=False, default=str),
+                     len(chunks), time.time(), json.dumps(list(doc.warnings), ensure_ascii=False), doc.source),
+                )
+                self._bump_version()
+
+    def remove(self, source: str) -> bool:
+        if self._db.execute("SELECT 1 FROM docs WHERE source=?", (source,)).fetchone() is None:
+            return False
+        with self._write_lock():
+            self._mark_pending(source)
+            self._drop(source)
+        return True
+
+    def repair(self) -> list[str]:
+        """Remove every half-written document (a writer killed mid-way) from both indexes."""
+        pending = [r[0] for r in self._db.execute("SELECT source FROM docs WHERE status='pending'")]
+        for source in pending:
+            self._drop(source)
+        return pending
+
+    def _mark_pending(self, source: str) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO docs (source, status) VALUES (?, 'pending')"
+                " ON CONFLICT(source) DO UPDATE SET status='pending'",
+                (source,),
+            )
+            self._db.execute("DELETE FROM chunks WHERE source=?", (source,))
+            self._bump_version()
+
+    def _drop(self, source: str) -> None:
+        self._vectors.delete(where={"source": source})
+        with self._db:
+            self._db.execute("DELETE FROM chunks WHERE source=?", (source,))
+            self._db.execute("DELETE FROM docs WHERE source=?", (source,))
+            self._bump_version()
+
+    def _bump_version(self) -> None:
+        self._db.execute(
+            "INSERT INTO kv VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value=value+1"
+        )
+
+    @contextmanager
+    def _write_lock(self):
+        with open(self.directory / ".write.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # ---- reading -------------------------------------------------------------------------------
+    def version(self) -> int:
+        row = self._db.execute("SELECT value FROM kv WHERE key='version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def documents(self) -> list[DocInfo]:
+        rows = self._db.execute(
+            "SELECT source, title, doc_type, chunk_count, ingested_at, status, warnings FROM docs ORDER BY source"
+        )
+        return [
+            DocInfo(r[0], r[1] or "", r[2] or "", r[3] or 0, r[4] or 0.0, r[5], json.loads(r[6] or "[]"))
+            for r in rows
+        ]
+
+    def index_ids(self) -> tuple[set[str], set[str]]:
+        """Chunk ids held by the dense index and by the registry/lexical index; equal when consistent."""
+        dense = set(self._vectors.get(include=[])["ids"])
+        lexical = {r[0] for r in self._db.execute("SELECT chunk_id FROM chunks")}
+        return dense, lexical
+
+    def chunk_count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    def get_chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._db.execute(f"SELECT chunk_id, data FROM chunks WHERE chunk_id IN ({marks})", chunk_ids)
+        return {cid: Chunk(**json.loads(data)) for cid, data in rows}
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        rows = self._db.execute("SELECT data FROM chunks WHERE source=? ORDER BY ord", (source,))
+        return [Chunk(**json.loads(r[0])) for r in rows]
+
+    def dense_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity), best first."""
+        n = self.chunk_count()
+        if n == 0:
+            return []
+        found = self._vectors.similarity_search_with_score(query, k=min(k, n))
+        return [(doc.id, 1.0 - float(distance)) for doc, distance in found]  # cosine distance → similarity
+
+    def lexical_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """(chunk_id, BM25 score), best first."""
+        version, index, ids = self._lexical_index()
+        return [(ids[row], score) for row, score in search_bm25(index, len(ids), tokenize(query), k)]
+
+    def _lexical_index(self):
+        version = self.version()
+        if self._lexical is None or self._lexical[0] != version:
+            rows = self._db.execute("SELECT chunk_id, tokens FROM chunks ORDER BY source, ord").fetchall()
+            ids = [r[0] for r in rows]
+            self._lexical = (version, build_bm25([r[1].split() for r in rows]), ids)
+        return self._lexical
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _open_chroma(path: Path, embeddings: E5Embeddings):
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from langchain_chroma import Chroma
+
+    client = chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    )
+    return Chroma(
+        collection_name=COLLECTION,
+        embedding_function=embeddings,
+        client=client,
+        collection_metadata={"hnsw:space": "cosine"},
+    )

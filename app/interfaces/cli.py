@@ -1,0 +1,222 @@
+"""`geohazard` command line. The JSON shapes printed here are a public contract (tests/test_cli_contract.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from app.config import load_settings
+from app.provision import MODELS, ModelError, install_model, model_status
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ModelError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="geohazard", description="地灾应急决策助手 GeoHazard Copilot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def kb_arg(p):
+        p.add_argument("--kb", type=Path, help="知识库目录 / knowledge-base directory (default: bundled corpus)")
+
+    p = sub.add_parser("ingest", help="导入文件或文件夹 / ingest files or folders")
+    p.add_argument("paths", nargs="+", type=Path)
+    kb_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    for name, func, helptext in (("retrieve", cmd_retrieve, "检索 / retrieve passages"),
+                                 ("ask", cmd_ask, "提问 / ask a question")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("question", nargs="?")
+        kb_arg(p)
+        p.add_argument("-k", type=int, default=None, help="number of passages")
+        p.add_argument("--json", action="store_true")
+        p.add_argument("--batch", type=Path, help="JSONL file of {id, question}; prints one JSON line each")
+        if name == "retrieve":
+            p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("list", help="列出已导入文档 / list documents")
+    kb_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("remove", help="移除文档 / remove a document")
+    p.add_argument("path", type=Path)
+    kb_arg(p)
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("chat", help="终端对话 / chat in the terminal")
+    kb_arg(p)
+    p.set_defaults(func=cmd_chat)
+
+    model = sub.add_parser("model", help="模型管理 / model management").add_subparsers(dest="action", required=True)
+    p = model.add_parser("install", help="下载、拼接并校验模型 / fetch, assemble and verify")
+    p.add_argument("--model", choices=sorted(MODELS), default=None)
+    p.set_defaults(func=cmd_model_install)
+    p = model.add_parser("status")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_model_status)
+    return parser
+
+
+def _copilot(args):
+    from app.pipeline import Copilot
+
+    return Copilot(load_settings(), getattr(args, "kb", None))
+
+
+def _questions(args) -> list[tuple[object, str]]:
+    if args.batch:
+        items = []
+        for line_no, line in enumerate(args.batch.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                row = json.loads(line)
+                items.append((row.get("id", line_no), str(row["question"])))
+        return items
+    if not args.question:
+        raise SystemExit("需要问题或 --batch / a QUESTION or --batch FILE is required")
+    return [(None, args.question)]
+
+
+def _emit(payload: dict) -> None:
+    print(json.dumps(payload, ensure_ascii=False), flush=True)
+
+
+def cmd_ingest(args) -> int:
+    results = _copilot(args).ingest(args.paths, progress=not args.json)
+    for r in results:
+        if args.json:
+            _emit({"path": r.path, "status": r.status, "chunks": r.chunks, "message": r.message,
+                   "warnings": r.warnings})
+        else:
+            mark = {"added": "✓ 新增", "updated": "✓ 更新", "unchanged": "= 未变", "skipped": "- 跳过"}.get(
+                r.status, "✗ 失败")
+            detail = f"{r.chunks} 段 / chunks" if r.chunks else r.message
+            print(f"{mark}  {r.path}  {detail}")
+            for w in r.warnings:
+                print(f"    ⚠ {w}")
+    failed = sum(1 for r in results if not r.ok)
+    if not args.json:
+        print(f"完成 / done: {len(results) - failed} ok, {failed} failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_retrieve(args) -> int:
+    copilot = _copilot(args)
+    for qid, question in _questions(args):
+        hits, seconds = copilot.retrieve(question, args.k, args.mode)
+        payload = {"question": question, "hits": [h.to_json() for h in hits], "retrieve_s": round(seconds, 4)}
+        if args.batch:
+            payload = {"id": qid, **payload}
+        if args.json or args.batch:
+            _emit(payload)
+        else:
+            for h in hits:
+                print(f"[{h.rank}] {h.score:.4f} 《{h.chunk.title}》 {h.chunk.locator}\n    {h.chunk.text[:120]}")
+    return 0
+
+
+def answer_json(answer, model_info) -> dict:
+    return {
+        "question": answer.question,
+        "answer": answer.answer,
+        "refused": answer.refused,
+        "citations": [c.to_json() for c in answer.citations],
+        "hits": [h.to_json() for h in answer.hits],
+        "reasoning": answer.reasoning,
+        "invalid_citations": answer.invalid_citations,
+        "attributed_sentences": answer.attributed_sentences,
+        "prompt_version": answer.prompt_version,
+        "model": {"name": model_info.name, "sha256": model_info.sha256},
+        "timings": answer.timings,
+    }
+
+
+def cmd_ask(args) -> int:
+    copilot = _copilot(args)
+    for qid, question in _questions(args):
+        stream = None if (args.json or args.batch) else (lambda piece: print(piece, end="", flush=True))
+        answer = copilot.ask(question, args.k, on_token=stream)
+        if args.json or args.batch:
+            payload = answer_json(answer, copilot.model_info)
+            _emit({"id": qid, **payload} if args.batch else payload)
+        else:
+            print("\n\n" + render_answer(answer))
+    return 0
+
+
+def render_answer(answer) -> str:
+    lines = ["【回答】", answer.answer]
+    if answer.citations:
+        lines.append("\n【出处】")
+        for c in answer.citations:
+            page = c.to_json()["page"]
+            lines.append(f"[{c.n}] 《{c.chunk.title}》 {c.chunk.locator} {page}".rstrip())
+    if answer.invalid_citations:
+        lines.append(f"\n⚠ 已删除无效引用 / removed invalid citations: {' '.join(answer.invalid_citations)}")
+    return "\n".join(lines)
+
+
+def cmd_list(args) -> int:
+    docs = _copilot(args).kb.documents()
+    for d in docs:
+        if args.json:
+            _emit({"source": d.source, "title": d.title, "doc_type": d.doc_type, "chunks": d.chunk_count,
+                   "ingested_at": d.ingested_at, "status": d.status, "warnings": d.warnings})
+        else:
+            print(f"{d.doc_type:10s} {d.chunk_count:4d}  {d.title}  ({d.source})")
+    return 0
+
+
+def cmd_remove(args) -> int:
+    removed = _copilot(args).kb.remove(str(args.path.resolve()))
+    print("已移除 / removed" if removed else "未找到该文档 / not in the knowledge base")
+    return 0 if removed else 1
+
+
+def cmd_chat(args) -> int:
+    copilot = _copilot(args)
+    print("地灾应急决策助手（终端模式）。输入问题回车；输入 exit 退出。", flush=True)
+    _ = copilot.kb, copilot.llm
+    while True:
+        try:
+            question = input("\n问> ").strip()
+        except EOFError:
+            return 0
+        if question.lower() in ("exit", "quit", "退出"):
+            return 0
+        if question:
+            answer = copilot.ask(question, on_token=lambda p: print(p, end="", flush=True))
+            print("\n\n" + render_answer(answer))
+
+
+def cmd_model_install(args) -> int:
+    settings = load_settings()
+    install_model(settings.models_dir, args.model or settings.model, log=lambda m: print(m, file=sys.stderr))
+    return 0
+
+
+def cmd_model_status(args) -> int:
+    rows = model_status(load_settings().models_dir)
+    for row in rows:
+        if args.json:
+            _emit(row)
+        else:
+            print(f"{row['name']:10s} {'已安装 installed' if row['installed'] else '未安装 missing':16s} {row['file']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

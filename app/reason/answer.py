@@ -1,0 +1,74 @@
+"""Answer a question from retrieved evidence: prompt → LLM → split reasoning/answer → check citations."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from app.reason.citations import REFUSAL, attribute_uncited, check_citations, evidence_block
+from app.reason.llm import stream_chat
+from app.reason.prompts import Prompt
+from app.schema import Citation, Hit
+
+_REASONING = re.compile(r"【\s*推理(?:过程)?\s*】|^\s*推理(?:过程)?[:：]", re.MULTILINE)
+_ANSWER = re.compile(r"【\s*(?:回答|答案)\s*】|^\s*(?:回答|答案)[:：]", re.MULTILINE)
+_REFUSAL_HINTS = ("未找到依据", "没有找到依据", "无法回答", "证据不足", "未提及", "没有相关")
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    hits: list[Hit]
+    reasoning: list[str]
+    invalid_citations: list[str] = field(default_factory=list)
+    attributed_sentences: int = 0
+    prompt_version: str = ""
+    timings: dict = field(default_factory=dict)
+
+
+def split_output(raw: str) -> tuple[list[str], str]:
+    """Separate the model's 【推理】 part from its 【回答】 part; without markers it is all answer."""
+    answer_mark = _ANSWER.search(raw)
+    if not answer_mark:
+        body = _REASONING.sub("", raw).strip()
+        return [], body
+    reasoning_text = _REASONING.sub("", raw[: answer_mark.start()])
+    steps = [ln.strip() for ln in reasoning_text.splitlines() if ln.strip()]
+    return steps, raw[answer_mark.end():].strip()
+
+
+def refusal(question: str, hits: list[Hit], why: str, prompt_version: str, timings: dict) -> Answer:
+    text = f"{REFUSAL}。{why}"
+    return Answer(question, text, True, [], hits, [], prompt_version=prompt_version, timings=timings)
+
+
+def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_tokens: int,
+                    temperature: float, seed: int, on_token=None, retrieve_s: float = 0.0) -> Answer:
+    start = time.perf_counter()
+    if not hits:
+        return refusal(question, hits, "知识库中没有与问题相关的资料；请导入相关的法规、预案或报告后再问。",
+                       prompt.tag, {"retrieve_s": retrieve_s, "first_token_s": None, "total_s": retrieve_s})
+    chunks = [h.chunk for h in hits]
+    messages = prompt.render(question=question, evidence=evidence_block(chunks))
+    gen = stream_chat(llm, messages, max_tokens, temperature, seed, on_token=on_token)
+    reasoning, body = split_output(gen.text)
+    check = check_citations(body, len(chunks))
+    refused = not check.used and (REFUSAL in body or any(h in body for h in _REFUSAL_HINTS))
+    if not refused:
+        check = attribute_uncited(check, [c.text for c in chunks])
+    if not check.used:
+        refused = True
+        if REFUSAL not in check.text:
+            check.text = f"{REFUSAL}。模型给出的内容无法对应到任何检索到的资料，已拦截，不予采用。"
+    citations = [Citation(n, chunks[n - 1]) for n in sorted(check.used)]
+    timings = {
+        "retrieve_s": round(retrieve_s, 4),
+        "first_token_s": None if gen.first_token_s is None else round(retrieve_s + gen.first_token_s, 4),
+        "total_s": round(retrieve_s + time.perf_counter() - start, 4),
+    }
+    return Answer(question, check.text, refused, citations, hits, reasoning, check.invalid,
+                  check.attributed, prompt.tag, timings)

@@ -1,0 +1,33 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) rankings fused by RRF, with an evidence gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.index.store import KnowledgeBase
+from app.retrieve.fuse import fuse_rankings
+from app.schema import Hit
+
+
+@dataclass(frozen=True)
+class RetrievalParams:
+    top_k: int = 6
+    dense_k: int = 20
+    lexical_k: int = 20
+    rrf_k: int = 60
+    mode: str = "hybrid"  # hybrid | dense | lexical (the last two for evaluation)
+
+
+def retrieve(kb: KnowledgeBase, question: str, params: RetrievalParams) -> list[Hit]:
+    dense = kb.dense_search(question, params.dense_k) if params.mode in ("hybrid", "dense") else []
+    lexical = kb.lexical_search(question, params.lexical_k) if params.mode in ("hybrid", "lexical") else []
+    dense_rank = {cid: i for i, (cid, _) in enumerate(dense, start=1)}
+    lexical_rank = {cid: i for i, (cid, _) in enumerate(lexical, start=1)}
+    fused = fuse_rankings([[c for c, _ in dense], [c for c, _ in lexical]], k=params.rrf_k)
+    fused = fused[: params.top_k]
+    chunks = kb.get_chunks([cid for cid, _ in fused])
+    hits = []
+    for cid, score in fused:
+        if cid in chunks:  # a dense hit whose document is being rewritten is skipped
+            hits.append(Hit(len(hits) + 1, chunks[cid], score, dense_rank.get(cid), lexical_rank.get(cid)))
+    return hits

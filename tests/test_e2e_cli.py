@@ -1,0 +1,117 @@
+"""End to end through the public CLI: real files → real Chroma + e5 + BM25 → real 0.5B GGUF model.
+
+Runs with no network at all (`unshare -n`) where the kernel lets us; the JSON shapes asserted here are the
+public contract of issue 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.config import load_settings
+from app.provision import is_installed
+
+pytestmark = pytest.mark.slow
+GEOHAZARD = [sys.executable, "-m", "app.interfaces.cli"]
+HIT_KEYS = {"rank", "chunk_id", "source", "title", "locator", "text", "score"}
+CITATION_KEYS = {"n", "chunk_id", "source", "title", "locator", "text"}
+ASK_KEYS = {"question", "answer", "refused", "citations", "hits", "reasoning", "model", "timings"}
+
+
+def _offline_prefix() -> list[str]:
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "-n", "true"], capture_output=True).returncode == 0:
+        return [unshare, "-n"]
+    return []
+
+
+OFFLINE = _offline_prefix()
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    if not is_installed(load_settings().models_dir, "qwen0.5b"):
+        pytest.fail("the 0.5B test model is not installed: run `geohazard model install --model qwen0.5b`")
+    kb = tmp_path_factory.mktemp("kb")
+    corpus = Path(__file__).parent / "fixtures" / "corpus"
+    run(["ingest", str(corpus), "--kb", str(kb), "--json"])
+    return kb
+
+
+def run(args: list[str], check_code: int = 0, offline: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GEOHAZARD_MODEL": "qwen0.5b"}
+    proc = subprocess.run((OFFLINE if offline else []) + GEOHAZARD + args, capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert proc.returncode == check_code, proc.stderr[-2000:]
+    return proc
+
+
+def ask(kb: Path, question: str) -> dict:
+    return json.loads(run(["ask", question, "--kb", str(kb), "--json"]).stdout)
+
+
+def test_ask_cites_the_article_that_holds_the_answer(kb):
+    out = ask(kb, "示例省规定群测群防员发现异常情况后应当在多长时间内报告？")
+    assert ASK_KEYS <= out.keys()
+    assert not out["refused"]
+    assert "30分钟" in out["answer"]
+    cited = {c["locator"]: c for c in out["citations"]}
+    assert "第四条" in cited, out
+    assert "30分钟内" in cited["第四条"]["text"]
+    assert all(CITATION_KEYS <= c.keys() for c in out["citations"])
+    # every [n] left in the answer resolves to a listed citation, which is one of the retrieved hits
+    import re
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", out["answer"])}
+    assert markers and markers <= {c["n"] for c in out["citations"]}
+    hit_ids = {h["chunk_id"] for h in out["hits"]}
+    assert {c["chunk_id"] for c in out["citations"]} <= hit_ids
+    assert out["model"]["sha256"] == "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+    assert out["timings"]["total_s"] >= out["timings"]["first_token_s"] >= out["timings"]["retrieve_s"] > 0
+
+
+def test_question_without_evidence_is_refused_and_says_what_is_missing(kb):
+    out = ask(kb, "地震烈度怎么划分？")
+    assert out["refused"]
+    assert out["answer"].startswith("资料中未找到依据")
+    assert "地震" in out["answer"]
+    assert out["citations"] == []
+
+
+def test_retrieve_json_contract(kb):
+    out = json.loads(run(["retrieve", "泥石流发生时往哪里撤离", "--kb", str(kb), "-k", "2", "--json"]).stdout)
+    assert out["question"] == "泥石流发生时往哪里撤离"
+    assert len(out["hits"]) == 2
+    assert all(HIT_KEYS <= h.keys() for h in out["hits"])
+    assert [h["rank"] for h in out["hits"]] == [1, 2]
+    assert out["hits"][0]["locator"] == "第八条"
+
+
+def test_batch_loads_once_and_prints_one_line_per_question(kb, tmp_path):
+    batch = tmp_path / "q.jsonl"
+    batch.write_text(
+        '{"id": "a", "question": "泥石流发生时群众应该往哪里撤离？"}\n'
+        '{"id": "b", "question": "青石村滑坡前群测群防员发现了什么异常？"}\n', encoding="utf-8")
+    lines = run(["retrieve", "--batch", str(batch), "--kb", str(kb)]).stdout.splitlines()
+    assert [json.loads(ln)["id"] for ln in lines] == ["a", "b"]
+    lines = run(["ask", "--batch", str(batch), "--kb", str(kb)]).stdout.splitlines()
+    rows = [json.loads(ln) for ln in lines]
+    assert [r["id"] for r in rows] == ["a", "b"]
+    assert all(ASK_KEYS <= r.keys() for r in rows)
+
+
+def test_ingest_reports_each_file_and_exits_1_when_one_fails(tmp_path):
+    good = tmp_path / "ok.txt"
+    good.write_text("第一条 测试条文一。\n第二条 测试条文二。\n第三条 测试条文三。", encoding="gb18030")
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4 this is not really a pdf")
+    proc = run(["ingest", str(good), str(bad), "--kb", str(tmp_path / "kb"), "--json"], check_code=1)
+    rows = {Path(json.loads(ln)["path"]).name: json.loads(ln) for ln in proc.stdout.splitlines()}
+    assert rows["ok.txt"]["status"] == "added" and rows["ok.txt"]["chunks"] == 3
+    assert rows["bad.pdf"]["status"] == "failed" and "PDF" in rows["bad.pdf"]["message"]

@@ -1,0 +1,87 @@
+"""Integration: real loaders, real chunker, real Chroma, real e5 embeddings, real jieba/BM25."""
+
+from pathlib import Path
+
+import pytest
+
+from app.config import load_settings
+from app.pipeline import Copilot
+
+
+@pytest.fixture
+def copilot(tmp_path):
+    return Copilot(load_settings(), tmp_path / "kb")
+
+
+def test_ingest_then_hybrid_retrieval_finds_the_answering_article(copilot, fixture_corpus):
+    results = copilot.ingest([fixture_corpus])
+    assert [r.status for r in results] == ["added"] * 3
+    hits, _ = copilot.retrieve("群测群防员发现异常后多长时间内要报告？", k=3)
+    assert hits[0].chunk.locator == "第四条"
+    assert "30分钟内" in hits[0].chunk.text
+    assert hits[0].dense_rank is not None and hits[0].lexical_rank is not None
+    hits, _ = copilot.retrieve("泥石流来了往哪里跑", k=3)
+    assert hits[0].chunk.locator == "第八条"
+
+
+def assert_consistent(kb, n_chunks):
+    dense, lexical = kb.index_ids()
+    assert dense == lexical
+    assert len(dense) == n_chunks == sum(d.chunk_count for d in kb.documents())
+
+
+def test_dense_and_lexical_indexes_hold_the_same_chunks(copilot, fixture_corpus):
+    copilot.ingest([fixture_corpus])
+    assert_consistent(copilot.kb, 14)
+
+
+def test_reingest_unchanged_is_a_no_op_and_a_changed_file_replaces_its_chunks(copilot, fixture_corpus):
+    copilot.ingest([fixture_corpus])
+    version = copilot.kb.version()
+    assert [r.status for r in copilot.ingest([fixture_corpus])] == ["unchanged"] * 3
+    assert copilot.kb.version() == version
+    case = fixture_corpus / "case_sample.md"
+    case.write_text(case.read_text(encoding="utf-8").replace("27户96人", "31户110人"), encoding="utf-8")
+    [result] = copilot.ingest([case])
+    assert result.status == "updated"
+    texts = " ".join(c.text for c in copilot.kb.chunks_of(str(case.resolve())))
+    assert "31户110人" in texts and "27户96人" not in texts
+    hits, _ = copilot.retrieve("青石村转移了多少户多少人", k=2)
+    assert "31户110人" in hits[0].chunk.text
+    assert_consistent(copilot.kb, 14)
+
+
+def test_remove_takes_a_document_out_of_both_indexes(copilot, fixture_corpus):
+    copilot.ingest([fixture_corpus])
+    source = str((fixture_corpus / "regulation_sample.md").resolve())
+    assert copilot.kb.remove(source)
+    assert all(d.source != source for d in copilot.kb.documents())
+    assert_consistent(copilot.kb, 6)
+    hits, _ = copilot.retrieve("群测群防员", k=5)
+    assert all(h.chunk.source != source for h in hits)
+
+
+def test_a_half_written_document_is_removed_when_the_kb_reopens(copilot, fixture_corpus, tmp_path):
+    copilot.ingest([fixture_corpus])
+    kb = copilot.kb
+    source = str((fixture_corpus / "plan_sample.md").resolve())
+    kb._mark_pending(source)  # what a writer killed between the two transactions leaves behind
+    kb.close()
+    reopened = Copilot(load_settings(), tmp_path / "kb").kb
+    assert source not in [d.source for d in reopened.documents()]
+    assert_consistent(reopened, 11)
+
+
+def test_bad_files_fail_alone_with_a_reason(copilot, fixture_corpus, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(bytes(range(256)) * 40)
+    odd = tmp_path / "data.xlsx"
+    odd.write_bytes(b"PK\x03\x04")
+    results = {Path(r.path).name: r for r in copilot.ingest([empty, junk, odd, fixture_corpus / "case_sample.md"])}
+    assert results["empty.txt"].status == "failed" and "空文件" in results["empty.txt"].message
+    assert results["junk.txt"].status == "failed" and "二进制" in results["junk.txt"].message
+    assert results["data.xlsx"].status == "failed" and "不支持" in results["data.xlsx"].message
+    assert results["case_sample.md"].status == "added"
+    assert_consistent(copilot.kb, 3)
