@@ -63,21 +63,43 @@ def normalize(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text)
 
 
-def join_pdf_lines(text: str) -> str:
-    """Re-join lines that a PDF broke mid-sentence; keep breaks before structural markers."""
+def line_width_of(texts: list[str]) -> float:
+    """The width of a full line of text in these pages (90th percentile of non-empty line widths)."""
+    widths = sorted(_width(ln.strip()) for t in texts for ln in t.split("\n") if ln.strip())
+    return widths[round(0.9 * (len(widths) - 1))] if widths else 0.0
+
+
+def join_pdf_lines(text: str, full: float | None = None) -> str:
+    """Re-join lines that a PDF broke mid-sentence.
+
+    A line is continued only when it ran to (nearly) the full width of the page's text block and did not end
+    a sentence, and the next line does not start a structural unit (第X条, 3.3.2, 一、, headings, tables).
+    A short line ended where its author ended it: a heading, the last line of a paragraph.
+    """
+    lines = [ln.strip() for ln in text.split("\n")]
+    if full is None:
+        full = line_width_of([text])
     out: list[str] = []
-    for raw in text.split("\n"):
-        line = raw.strip()
+    prev_full = False
+    for line in lines:
         if not line:
             if out and out[-1] != "":
                 out.append("")
+            prev_full = False
             continue
-        if out and out[-1] and not out[-1].endswith(tuple(_SENTENCE_END)) and not STRUCTURE_START.match(line):
+        if (out and out[-1] and prev_full and not out[-1].endswith(tuple(_SENTENCE_END))
+                and not STRUCTURE_START.match(line)):
             sep = " " if _is_ascii_word_end(out[-1]) and line[:1].isascii() and line[:1].isalnum() else ""
             out[-1] = out[-1] + sep + line
         else:
             out.append(line)
+        prev_full = _width(line) >= 0.85 * full
     return "\n".join(out).strip()
+
+
+def _width(line: str) -> float:
+    """Display width: CJK characters count 1, ASCII 0.5."""
+    return sum(0.5 if ch.isascii() else 1.0 for ch in line)
 
 
 def _is_ascii_word_end(s: str) -> bool:

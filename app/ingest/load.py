@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from app.ingest.clean import decode_text, join_pdf_lines, normalize, strip_running_lines
+from app.ingest.clean import decode_text, join_pdf_lines, line_width_of, normalize, strip_running_lines
 from app.ingest.errors import IngestError
 from app.schema import Page, RawDoc
 
@@ -118,8 +118,9 @@ def _load_pdf(data: bytes) -> tuple[list[Page], dict, list[str]]:
         raise IngestError("PDF 没有页面", "PDF has no pages")
     stripped = strip_running_lines([normalize(t) for t in raw_pages])
     pages, empty = [], []
+    full_width = line_width_of(stripped)
     for number, text in enumerate(stripped, start=1):
-        joined = join_pdf_lines(text)
+        joined = join_pdf_lines(text, full_width)
         if len(joined.strip()) < 5:
             empty.append(number)
         pages.append(Page(joined, number))

@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     kb_arg(p)
     p.set_defaults(func=cmd_chat)
 
+    p = sub.add_parser("eval", help="评测 / run an evaluation suite from eval/")
+    p.add_argument("suite", choices=["retrieval"])
+    p.add_argument("--kb", type=Path, help="default: an eval KB of corpus/ plus ../shared/corpus-public/")
+    p.add_argument("--no-write", action="store_true", help="print only; do not write eval/results/")
+    p.set_defaults(func=cmd_eval)
+
     model = sub.add_parser("model", help="模型管理 / model management").add_subparsers(dest="action", required=True)
     p = model.add_parser("install", help="下载、拼接并校验模型 / fetch, assemble and verify")
     p.add_argument("--model", choices=sorted(MODELS), default=None)
@@ -200,6 +206,27 @@ def cmd_chat(args) -> int:
         if question:
             answer = copilot.ask(question, on_token=lambda p: print(p, end="", flush=True))
             print("\n\n" + render_answer(answer))
+
+
+def cmd_eval(args) -> int:
+    from app import evaluation
+    from app.pipeline import Copilot
+
+    settings = load_settings()
+    if args.kb:
+        copilot = Copilot(settings, args.kb)
+    else:
+        copilot = Copilot(settings, settings.home / "kb" / "eval")
+        sources = [settings.corpus_dir] + ([evaluation.SHARED_PUBLIC] if evaluation.SHARED_PUBLIC.is_dir() else [])
+        failed = [r for r in copilot.ingest(sources, progress=True) if not r.ok]
+        for r in failed:
+            print(f"✗ {r.path}: {r.message}", file=sys.stderr)
+    results = evaluation.run_retrieval_eval(copilot)
+    report = evaluation.retrieval_report(results)
+    print(report)
+    if not args.no_write:
+        print(f"写入 / written: {evaluation.write_results(results, report, args.suite)}", file=sys.stderr)
+    return 0
 
 
 def cmd_model_install(args) -> int:

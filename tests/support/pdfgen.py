@@ -1,0 +1,61 @@
+"""Make real PDFs with an embedded CJK font, offline: a tiny TrueType font is built with fontTools
+(one box glyph per character used), then fpdf2 embeds it (subset + ToUnicode map) page by page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+
+def build_cjk_font(path: Path, text: str) -> Path:
+    chars = sorted({c for c in text if not c.isspace()} | {" "})
+    names = [".notdef"] + [f"uni{ord(c):04X}" for c in chars]
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder(names)
+    fb.setupCharacterMap({ord(c): f"uni{ord(c):04X}" for c in chars})
+    glyphs = {}
+    for name in names:
+        pen = TTGlyphPen(None)
+        if name != "uni0020":
+            pen.moveTo((100, 0))
+            pen.lineTo((100, 700))
+            pen.lineTo((900, 700))
+            pen.lineTo((900, 0))
+            pen.closePath()
+        glyphs[name] = pen.glyph()
+    fb.setupGlyf(glyphs)
+    fb.setupHorizontalMetrics({n: (1000, 100) for n in names})
+    fb.setupHorizontalHeader(ascent=880, descent=-120)
+    fb.setupNameTable({"familyName": "TestCJK", "styleName": "Regular"})
+    fb.setupOS2(sTypoAscender=880, sTypoDescender=-120, usWinAscent=880, usWinDescent=120)
+    fb.setupPost()
+    fb.save(str(path))
+    return path
+
+
+def make_pdf(path: Path, pages: list[list[str]], header: str | None = None) -> Path:
+    """One list of lines per page; an optional running header and a page number on every page."""
+    from fpdf import FPDF
+
+    all_text = "".join("".join(p) for p in pages) + (header or "") + "0123456789-第页共 "
+    font = build_cjk_font(path.with_suffix(".ttf"), all_text)
+    class Document(FPDF):
+        def header(self):
+            if header:
+                self.cell(0, 8, header, new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self):
+            self.set_y(-15)
+            self.cell(0, 8, f"- {self.page_no()} -", align="C")
+
+    pdf = Document()
+    pdf.add_font("TestCJK", fname=str(font))
+    pdf.set_font("TestCJK", size=11)
+    for lines in pages:
+        pdf.add_page()
+        for line in lines:
+            pdf.multi_cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
