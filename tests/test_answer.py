@@ -77,3 +77,10 @@ def test_prompt_variables_are_checked_when_loading_and_rendering(tmp_path, promp
                    "=== user ===\nhi\n", encoding="utf-8")
     with pytest.raises(PromptError, match="oops"):
         load_prompt(tmp_path, "bad")
+
+
+def test_a_figure_the_cited_passage_does_not_hold_is_flagged(prompt, fake_llm):
+    llm = fake_llm("【回答】\n群测群防员应在30分钟内报告[1]。乡镇政府应在10分钟内到场[1]。")
+    answer = _ask(prompt, llm, _hits("第四条 群测群防员发现异常情况，应当在30分钟内向乡镇人民政府报告。"))
+    assert answer.unverified == ["乡镇政府应在10分钟内到场[1]。"]
+    assert "30分钟内报告[1]。乡镇" in answer.answer and "⚠未能在引用资料中核实" in answer.answer

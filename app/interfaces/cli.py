@@ -144,6 +144,8 @@ def answer_json(answer, model_info) -> dict:
         "reasoning": answer.reasoning,
         "invalid_citations": answer.invalid_citations,
         "attributed_sentences": answer.attributed_sentences,
+        "unsupported_sentences": len(answer.unverified),
+        "unverified": answer.unverified,
         "prompt_version": answer.prompt_version,
         "model": {"name": model_info.name, "sha256": model_info.sha256},
         "timings": answer.timings,
@@ -170,6 +172,8 @@ def render_answer(answer) -> str:
         for c in answer.citations:
             page = c.to_json()["page"]
             lines.append(f"[{c.n}] 《{c.chunk.title}》 {c.chunk.locator} {page}".rstrip())
+    if answer.unverified:
+        lines.append(f"\n⚠ {len(answer.unverified)} 句未能在引用资料中核实 / unverified sentences")
     if answer.invalid_citations:
         lines.append(f"\n⚠ 已删除无效引用 / removed invalid citations: {' '.join(answer.invalid_citations)}")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from app.reason.citations import REFUSAL, attribute_uncited, check_citations, evidence_block
 from app.reason.llm import stream_chat
 from app.reason.prompts import Prompt
+from app.reason.verify import verify_claims
 from app.schema import Citation, Hit
 
 _REASONING = re.compile(r"【\s*推理(?:过程)?\s*】|^\s*推理(?:过程)?[:：]", re.MULTILINE)
@@ -26,6 +27,7 @@ class Answer:
     reasoning: list[str]
     invalid_citations: list[str] = field(default_factory=list)
     attributed_sentences: int = 0
+    unverified: list[str] = field(default_factory=list)  # sentences flagged by verify_claims
     prompt_version: str = ""
     timings: dict = field(default_factory=dict)
 
@@ -64,6 +66,10 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
         refused = True
         if REFUSAL not in check.text:
             check.text = f"{REFUSAL}。模型给出的内容无法对应到任何检索到的资料，已拦截，不予采用。"
+    unverified: list[str] = []
+    if not refused:
+        verification = verify_claims(check.text, chunks, user_text=question)
+        check.text, unverified = verification.text, verification.unsupported
     citations = [Citation(n, chunks[n - 1]) for n in sorted(check.used)]
     timings = {
         "retrieve_s": round(retrieve_s, 4),
@@ -71,4 +77,4 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
         "total_s": round(retrieve_s + time.perf_counter() - start, 4),
     }
     return Answer(question, check.text, refused, citations, hits, reasoning, check.invalid,
-                  check.attributed, prompt.tag, timings)
+                  check.attributed, unverified, prompt.tag, timings)

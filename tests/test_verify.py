@@ -1,0 +1,32 @@
+from app.reason.verify import FLAG, claims, verify_claims
+from app.schema import Chunk
+
+ARTICLE_4 = Chunk("a", "/law.md", "地质灾害防治条例", "regulation", "第四条", "第二章 > 第四条",
+                  "第四条 特大型：因灾死亡30人以上或者直接经济损失1000万元以上的。", 0, 40)
+
+
+def test_claims_find_numbers_in_any_notation_documents_and_articles():
+    values, docs, articles = claims("依据《中华人民共和国突发事件应对法》第九条，三十人、1.2亿元、45户须转移[2]。")
+    assert values == {30.0, 1.2e8, 45.0}
+    assert docs == {"突发事件应对法"}
+    assert articles == {"第九条"}
+
+
+def test_supported_sentences_pass_and_fabrications_are_flagged():
+    answer = ("因灾死亡三十人以上或者直接经济损失1000万元以上为特大型[1]。依据《地质灾害防治条例》第四条[1]。"
+              "大型为死亡50人以上[1]。依据《突发事件应对法》第九条[1]。应当立即组织转移[1]。")
+    result = verify_claims(answer, [ARTICLE_4])
+    assert result.checked == 4
+    assert result.unsupported == ["大型为死亡50人以上[1]。", "依据《突发事件应对法》第九条[1]。"]
+    assert result.text.count(FLAG) == 2
+    assert "应当立即组织转移[1]。" in result.text and result.text.endswith("应当立即组织转移[1]。")
+
+
+def test_figures_from_the_users_own_input_are_not_flagged():
+    result = verify_claims("该险情威胁180人[1]。", [ARTICLE_4], user_text="后山滑坡，威胁45户约180人")
+    assert result.unsupported == []
+
+
+def test_uncited_sentence_with_a_figure_is_flagged():
+    result = verify_claims("死亡人数为44人。", [ARTICLE_4])
+    assert result.unsupported == ["死亡人数为44人。"]
