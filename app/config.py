@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     seed: int = 42
 
     # Retrieval
-    top_k: int = 6
+    top_k: int = 5
     dense_k: int = 20
     lexical_k: int = 20
     rrf_k: int = 60

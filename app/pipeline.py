@@ -19,11 +19,14 @@ from app.ingest.errors import IngestError
 from app.ingest.load import SUPPORTED, load_file
 from app.provision import MODELS, ModelError, file_sha256, is_installed, model_file
 from app.reason.answer import Answer, answer_question, refusal
+from app.reason.assess import Assessment, detect_hazard_type, evidence_queries, explain, grade_situation
+from app.reason.grading import rule_sets_in_kb
 from app.reason.llm import ModelInfo, load_llm
 from app.reason.prompts import load_prompt
+from app.retrieve.fuse import fuse_rankings
 from app.retrieve.gate import evidence_coverage
 from app.retrieve.hybrid import RetrievalParams, retrieve
-from app.schema import Hit
+from app.schema import Citation, Hit
 
 
 @dataclass
@@ -132,6 +135,35 @@ class Copilot:
     @cached_property
     def answer_prompt(self):
         return load_prompt(self.settings.prompts_dir, "answer")
+
+    @cached_property
+    def assess_prompt(self):
+        return load_prompt(self.settings.prompts_dir, "assess")
+
+    def assess(self, text: str, region: str | None = None,
+               persons_per_household: float | None = None) -> Assessment:
+        """Grade by code from the cited rule, retrieve the evidence, let the model explain and advise."""
+        start = time.perf_counter()
+        available = rule_sets_in_kb(d.title for d in self.kb.documents())
+        situation, grades, region = grade_situation(text, available, region, persons_per_household)
+        hazard_type = detect_hazard_type(text)
+        found: dict[str, Hit] = {}
+        rankings = []
+        for query in evidence_queries(text, grades, hazard_type):
+            hits, _ = self.retrieve(query)
+            rankings.append([h.chunk.chunk_id for h in hits])
+            found.update({h.chunk.chunk_id: h for h in hits})
+        fused = fuse_rankings(rankings, k=self.settings.rrf_k)[: self.settings.top_k]
+        hits = [Hit(i, found[cid].chunk, score) for i, (cid, score) in enumerate(fused, start=1)]
+        retrieve_s = time.perf_counter() - start
+        explanation, used, invalid, unverified, gen_s = explain(
+            self.llm, self.assess_prompt, text, grades, hits, max_tokens=900, seed=self.settings.seed)
+        return Assessment(
+            text, situation, hazard_type, region, grades, hits, explanation,
+            [Citation(n, hits[n - 1].chunk) for n in sorted(used)], invalid, unverified,
+            {"retrieve_s": round(retrieve_s, 4), "first_token_s": None,
+             "total_s": round(time.perf_counter() - start, 4), "generate_s": round(gen_s, 4)},
+        )
 
     # ---- model ---------------------------------------------------------------------------------
     @cached_property

@@ -47,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
         p.set_defaults(func=func)
 
+    p = sub.add_parser("assess", help="险情/灾情研判 / assess a situation")
+    p.add_argument("situation", help="情况描述，如：某村后山滑坡，威胁45户约180人，潜在经济损失约3000万元")
+    kb_arg(p)
+    p.add_argument("--region", help="事发地区（默认从描述中识别）")
+    p.add_argument("--persons-per-household", type=float, default=None,
+                   help="只有户数时按此户均人数估算（会在结果中写明这一假设）")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_assess)
+
     p = sub.add_parser("list", help="列出已导入文档 / list documents")
     kb_arg(p)
     p.add_argument("--json", action="store_true")
@@ -152,9 +161,71 @@ def answer_json(answer, model_info) -> dict:
     }
 
 
+def assessment_json(assessment, model_info) -> dict:
+    return {
+        "situation": assessment.text,
+        "assessment": assessment.to_json(),
+        "citations": [c.to_json() for c in assessment.citations],
+        "hits": [h.to_json() for h in assessment.hits],
+        "invalid_citations": assessment.invalid_citations,
+        "unsupported_sentences": len(assessment.unverified),
+        "unverified": assessment.unverified,
+        "model": {"name": model_info.name, "sha256": model_info.sha256},
+        "timings": assessment.timings,
+    }
+
+
+def cmd_assess(args) -> int:
+    copilot = _copilot(args)
+    assessment = copilot.assess(args.situation, args.region, args.persons_per_household)
+    if args.json:
+        _emit(assessment_json(assessment, copilot.model_info))
+    else:
+        print(render_assessment(assessment))
+    return 0
+
+
+def render_assessment(assessment) -> str:
+    data = assessment.to_json()
+    lines = ["【研判结果】"]
+    for basis in data["basis"]:
+        lines.append(f"- {basis['summary']}")
+    if data["basis"] and data["basis"][0]["explanation"]:
+        lines.append(f"  说明：{data['basis'][0]['explanation']}")
+    for title, key in (("响应要求", "response_requirements"), ("风险因素", "risk_factors")):
+        if data[key]:
+            lines.append(f"\n【{title}】")
+            lines += [f"- {item}" for item in data[key]]
+    names = {"scope": "范围", "routes": "路线", "destination": "去处", "priority_groups": "重点人群",
+             "warning": "叫醒叫应", "return_rule": "返回"}
+    if any(data["evacuation"].values()):
+        lines.append("\n【转移建议】")
+        lines += [f"- {names[k]}：{v}" for k, v in data["evacuation"].items() if v]
+    if data["missing"]:
+        lines.append("\n【缺少的信息】")
+        lines += [f"- {m}" for m in data["missing"]]
+    if data["reasoning"]:
+        lines.append("\n【推理过程】")
+        lines += [f"{i}. {step}" for i, step in enumerate(data["reasoning"], start=1)]
+    if assessment.citations:
+        lines.append("\n【出处】")
+        lines += [f"[{c.n}] 《{c.chunk.title}》 {c.chunk.locator}" for c in assessment.citations]
+    return "\n".join(lines)
+
+
 def cmd_ask(args) -> int:
+    from app.reason.assess import is_situation
+
     copilot = _copilot(args)
     for qid, question in _questions(args):
+        if is_situation(question):
+            assessment = copilot.assess(question)
+            payload = assessment_as_answer(assessment, copilot.model_info)
+            if args.json or args.batch:
+                _emit({"id": qid, **payload} if args.batch else payload)
+            else:
+                print(render_assessment(assessment))
+            continue
         stream = None if (args.json or args.batch) else (lambda piece: print(piece, end="", flush=True))
         answer = copilot.ask(question, args.k, on_token=stream)
         if args.json or args.batch:
@@ -163,6 +234,27 @@ def cmd_ask(args) -> int:
         else:
             print("\n\n" + render_answer(answer))
     return 0
+
+
+def assessment_as_answer(assessment, model_info) -> dict:
+    """An assessment in the `ask` JSON shape (the contract), with the structured card under "assessment"."""
+    data = assessment_json(assessment, model_info)
+    return {
+        "question": assessment.text,
+        "answer": render_assessment(assessment),
+        "refused": False,
+        "citations": data["citations"],
+        "hits": data["hits"],
+        "reasoning": data["assessment"]["reasoning"],
+        "invalid_citations": data["invalid_citations"],
+        "attributed_sentences": 0,
+        "unsupported_sentences": data["unsupported_sentences"],
+        "unverified": data["unverified"],
+        "prompt_version": "assess",
+        "model": data["model"],
+        "timings": data["timings"],
+        "assessment": data["assessment"],
+    }
 
 
 def render_answer(answer) -> str:

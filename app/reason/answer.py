@@ -75,6 +75,7 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
         "retrieve_s": round(retrieve_s, 4),
         "first_token_s": None if gen.first_token_s is None else round(retrieve_s + gen.first_token_s, 4),
         "total_s": round(retrieve_s + time.perf_counter() - start, 4),
+        "completion_tokens": gen.completion_tokens,
     }
     return Answer(question, check.text, refused, citations, hits, reasoning, check.invalid,
                   check.attributed, unverified, prompt.tag, timings)

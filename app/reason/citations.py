@@ -27,7 +27,7 @@ class CitationCheck:
     attributed: int = 0  # sentences given a marker by overlap with the evidence
 
 
-def evidence_block(chunks: list[Chunk], max_chars: int = 700) -> str:
+def evidence_block(chunks: list[Chunk], max_chars: int = 500) -> str:
     """Numbered evidence for the prompt: [n] 《title》 locator, then the passage (trimmed)."""
     parts = []
     for n, chunk in enumerate(chunks, start=1):
