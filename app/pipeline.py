@@ -141,7 +141,7 @@ class Copilot:
         return load_prompt(self.settings.prompts_dir, "assess")
 
     def assess(self, text: str, region: str | None = None,
-               persons_per_household: float | None = None) -> Assessment:
+               persons_per_household: float | None = None, on_token=None) -> Assessment:
         """Grade by code from the cited rule, retrieve the evidence, let the model explain and advise."""
         start = time.perf_counter()
         available = rule_sets_in_kb(d.title for d in self.kb.documents())
@@ -153,16 +153,18 @@ class Copilot:
             hits, _ = self.retrieve(query)
             rankings.append([h.chunk.chunk_id for h in hits])
             found.update({h.chunk.chunk_id: h for h in hits})
-        fused = fuse_rankings(rankings, k=self.settings.rrf_k)[: self.settings.top_k]
+        fused = fuse_rankings(rankings, k=self.settings.rrf_k)[: 2 * self.settings.top_k]
         hits = [Hit(i, found[cid].chunk, score) for i, (cid, score) in enumerate(fused, start=1)]
         retrieve_s = time.perf_counter() - start
-        explanation, used, invalid, unverified, gen_s = explain(
-            self.llm, self.assess_prompt, text, grades, hits, max_tokens=900, seed=self.settings.seed)
+        explanation, used, invalid, unverified, gen = explain(
+            self.llm, self.assess_prompt, text, grades, hits, max_tokens=700, seed=self.settings.seed,
+            hazard_type=hazard_type, model_evidence=self.settings.top_k - 1, on_token=on_token)
         return Assessment(
             text, situation, hazard_type, region, grades, hits, explanation,
             [Citation(n, hits[n - 1].chunk) for n in sorted(used)], invalid, unverified,
-            {"retrieve_s": round(retrieve_s, 4), "first_token_s": None,
-             "total_s": round(time.perf_counter() - start, 4), "generate_s": round(gen_s, 4)},
+            {"retrieve_s": round(retrieve_s, 4),
+             "first_token_s": None if gen.first_token_s is None else round(retrieve_s + gen.first_token_s, 4),
+             "total_s": round(time.perf_counter() - start, 4), "completion_tokens": gen.completion_tokens},
         )
 
     # ---- model ---------------------------------------------------------------------------------

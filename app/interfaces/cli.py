@@ -196,8 +196,7 @@ def render_assessment(assessment) -> str:
         if data[key]:
             lines.append(f"\n【{title}】")
             lines += [f"- {item}" for item in data[key]]
-    names = {"scope": "范围", "routes": "路线", "destination": "去处", "priority_groups": "重点人群",
-             "warning": "叫醒叫应", "return_rule": "返回"}
+    names = {"scope": "范围", "routes": "路线和去处", "priority_groups": "重点人群和叫应", "return_rule": "返回条件"}
     if any(data["evacuation"].values()):
         lines.append("\n【转移建议】")
         lines += [f"- {names[k]}：{v}" for k, v in data["evacuation"].items() if v]

@@ -3,17 +3,18 @@ explains it and drafts the evacuation recommendation, under a JSON schema, citin
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from dataclasses import dataclass, field
 
 from app.reason.citations import check_citations, evidence_block
+from app.reason.llm import Generation, stream_chat
 from app.reason.grading import Grade, grade_disaster, grade_hazard, select_rules, situation_from_text
 from app.reason.prompts import Prompt
 from app.reason.situation import Situation
 from app.reason.verify import verify_claims
-from app.schema import Citation, Hit
+from app.schema import Chunk, Citation, Hit
+
+ARTICLE_ONLY = re.compile(r"^\s*第[一二三四五六七八九十百]+条\s*$")
 
 HAZARD_TYPES = ("泥石流", "滑坡", "崩塌", "地面塌陷", "地裂缝", "地面沉降", "危岩", "落石")
 _PROVINCES = (
@@ -21,23 +22,14 @@ _PROVINCES = (
     "云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门"
 ).split()
 _PLACE = re.compile(r"[\u4e00-\u9fa5]{2,8}?(?:省|自治区|市|州|县|区|镇|乡|村|组|社区)")
-_EVACUATION_KEYS = ("scope", "routes", "destination", "priority_groups", "warning", "return_rule")
-_TEXT = {"type": "string"}
-_LIST = {"type": "array", "items": _TEXT}
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "reasoning": _LIST,
-        "grade_basis": _TEXT,
-        "response_requirements": _LIST,
-        "risk_factors": _LIST,
-        "evacuation": {"type": "object", "properties": {k: _TEXT for k in _EVACUATION_KEYS},
-                       "required": list(_EVACUATION_KEYS)},
-        "missing_information": _LIST,
-    },
-    "required": ["reasoning", "grade_basis", "response_requirements", "risk_factors", "evacuation",
-                 "missing_information"],
+_EVACUATION_KEYS = ("scope", "routes", "priority_groups", "return_rule")
+# Section headings the model writes (prompts/assess.md) → fields of the assessment.
+SECTIONS = {
+    "推理": "reasoning", "等级依据": "grade_basis", "响应要求": "response_requirements", "风险因素": "risk_factors",
+    "转移范围": "scope", "转移路线和去处": "routes", "重点人群和叫应": "priority_groups", "返回条件": "return_rule",
+    "缺少的信息": "missing_information",
 }
+_HEADING = re.compile(r"【\s*(" + "|".join(SECTIONS) + r")\s*】")
 DISASTER_FIGURES = ("deaths", "missing", "direct_loss_yuan")
 HAZARD_FIGURES = ("people_to_move", "households", "potential_loss_yuan")
 
@@ -110,15 +102,49 @@ def grade_situation(text: str, available_rules: set[str], region: str | None = N
     return situation, grades, region
 
 
+# What each part of the recommendation is about: words that find the passage (retrieval) and the sentence.
+FIELD_TERMS = {
+    "response_requirements": ("应急响应", "启动", "预案", "响应", "指挥", "赶赴", "会商"),
+    "scope": ("范围", "危险区", "影响", "堆积", "滑动", "安全距离", "边界", "划定"),
+    "routes": ("路线", "撤离", "转移", "高处", "两侧", "沟道", "穿越", "避开", "安置"),
+    "priority_groups": ("老人", "儿童", "学校", "行动不便", "叫应", "叫醒", "到户到人", "敲门", "广播"),
+    "return_rule": ("返回", "解除", "撤销", "看守", "劝阻", "回迁"),
+}
+
+
 def evidence_queries(text: str, grades: list[Grade], hazard_type: str | None) -> list[str]:
+    """Queries for the evidence: the report itself, the grading rule, the response level, each advice field."""
     kind = hazard_type or "地质灾害"
     queries = [text]
     for g in grades:
         queries.append(f"{g.scale}分级 {g.grade or ''} {g.citation} 人数 经济损失")
         if g.grade:
-            queries.append(f"{g.grade}地质灾害 {g.response_level}应急响应 措施 要求")
-    queries.append(f"{kind} 避险转移 范围 路线 安置 不得返回")
+            queries.append(f"{g.grade}地质灾害 {g.response_level}应急响应 {g.level_name} 措施 要求")
+    queries += [f"{kind} {' '.join(terms)}" for name, terms in FIELD_TERMS.items() if name != "response_requirements"]
     return queries
+
+
+def extract_sentence(field_name: str, chunks: list[Chunk], hazard_type: str | None, taken: set[str]) -> str:
+    """The evidence sentence that best covers a field, with its citation marker; "" when none does."""
+    terms = FIELD_TERMS[field_name]
+    best, best_score = "", 0.0
+    for n, chunk in enumerate(chunks, start=1):
+        for sentence in re.findall(r"[^。；\n]{8,160}[。；]?", chunk.text):
+            if sentence in taken or ARTICLE_ONLY.match(sentence) or sentence.lstrip().startswith(("#", "|")):
+                continue
+            score = sum(1 for t in terms if t in sentence)
+            if hazard_type and hazard_type in sentence:
+                score += 0.5
+            if hazard_type and any(h in sentence for h in HAZARD_TYPES if h != hazard_type):
+                score -= 1  # advice for another kind of hazard
+            if chunk.doc_type == "case":
+                score -= 1  # what one event did is not what the rules require
+            if score > best_score:
+                best, best_score = f"{sentence.strip().rstrip('。；')}[{n}]", score
+    if best_score >= 2:
+        taken.add(re.sub(r"\[\d+\]$", "", best))
+        return best
+    return ""
 
 
 def grading_text(grades: list[Grade]) -> str:
@@ -129,40 +155,84 @@ def grading_text(grades: list[Grade]) -> str:
     return "\n".join(lines)
 
 
+RISK_WORDS = {
+    "降雨": ("雨", "暴雨", "降水"), "裂缝": ("裂缝", "拉裂", "开裂"), "鼓胀": ("鼓胀", "隆起"),
+    "异响": ("异响", "响声", "轰鸣"), "泉水或井水异常": ("泉水", "井水", "浑浊"), "落石": ("落石", "掉块"),
+    "预警": ("红色预警", "橙色预警", "黄色预警", "蓝色预警"),
+}
+
+
+def risk_factors(text: str) -> list[str]:
+    """Risk factors the report itself names (rain, precursors, warnings), marked as from the report."""
+    found = []
+    for name, words in RISK_WORDS.items():
+        hit = next((w for w in words if w in text), None)
+        if hit:
+            found.append(f"报告提到{hit if len(hit) > 1 else name}（据报告）")
+    return found
+
+
+def parse_sections(raw: str) -> dict[str, list[str]]:
+    """Split the model's sectioned text into lists of items per field; unknown text is dropped."""
+    out: dict[str, list[str]] = {field_name: [] for field_name in SECTIONS.values()}
+    marks = list(_HEADING.finditer(raw))
+    for mark, nxt in zip(marks, marks[1:] + [None]):
+        body = raw[mark.end(): nxt.start() if nxt else len(raw)]
+        items = [re.sub(r"^\s*(?:[-*•·]|\d+[.、．])\s*", "", ln).strip() for ln in body.splitlines()]
+        out[SECTIONS[mark.group(1)]] += [i for i in items if i]
+    return out
+
+
 def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit], *, max_tokens: int,
-            seed: int) -> tuple[dict, list[int], list[str], list[str], float]:
-    """Ask the model for the schema'd explanation; keep only markers that point at evidence, flag claims."""
+            seed: int, hazard_type: str | None = None, model_evidence: int = 4,
+            on_token=None) -> tuple[dict, list[int], list[str], list[str], Generation]:
+    """Ask the model to explain the computed grade and advise; keep only markers that point at evidence and
+    flag claims the cited passages do not hold."""
     chunks = [h.chunk for h in hits]
-    messages = prompt.render(situation=text, grading=grading_text(grades), evidence=evidence_block(chunks))
-    start = time.perf_counter()
-    reply = llm.create_chat_completion(
-        messages=messages, max_tokens=max_tokens, temperature=0.0, seed=seed,
-        response_format={"type": "json_object", "schema": SCHEMA},
-    )
-    seconds = time.perf_counter() - start
-    try:
-        raw = json.loads(reply["choices"][0]["message"]["content"] or "{}")
-    except json.JSONDecodeError:
-        raw = {}
+    messages = prompt.render(situation=text, grading=grading_text(grades),
+                             evidence=evidence_block(chunks[:model_evidence]))
+    gen = stream_chat(llm, messages, max_tokens, 0.0, seed, on_token=on_token)
+    sections = parse_sections(gen.text)
     used: list[int] = []
     invalid: list[str] = []
     unverified: list[str] = []
     user_text = text + "\n" + grading_text(grades)
 
     def clean(value: str) -> str:
-        check = check_citations(str(value), len(chunks))
+        check = check_citations(value, len(chunks))
         invalid.extend(check.invalid)
         used.extend(n for n in check.used if n not in used)
         verification = verify_claims(check.text, chunks, user_text=user_text)
         unverified.extend(verification.unsupported)
         return verification.text
 
+    model_chunks = chunks[:model_evidence]
+    taken: set[str] = set()
+
+    def field(name: str) -> list[str]:
+        """The model's items for a field when they cite evidence and pass verification, else extraction."""
+        kept = []
+        for item in sections[name]:
+            check = check_citations(item, len(model_chunks))
+            if check.used and not verify_claims(check.text, chunks, user_text=user_text).unsupported \
+                    and item not in text:
+                kept.append(clean(item))
+        if not kept:
+            extracted = extract_sentence(name, chunks, hazard_type, taken)
+            kept = [clean(extracted)] if extracted else []
+        return kept
+
     out = {
-        "reasoning": [str(s) for s in raw.get("reasoning", [])],
-        "grade_basis": clean(raw.get("grade_basis", "")),
-        "response_requirements": [clean(s) for s in raw.get("response_requirements", [])],
-        "risk_factors": [clean(s) for s in raw.get("risk_factors", [])],
-        "evacuation": {k: clean((raw.get("evacuation") or {}).get(k, "")) for k in _EVACUATION_KEYS},
-        "missing_information": [str(s) for s in raw.get("missing_information", [])],
+        "reasoning": sections["reasoning"],
+        "grade_basis": "；".join(clean(s) for s in sections["grade_basis"]),
+        "response_requirements": field("response_requirements"),
+        "risk_factors": risk_factors(text) + [clean(s) for s in sections["risk_factors"]
+                                              if check_citations(s, len(model_chunks)).used],
+        "evacuation": {k: "；".join(field(k)) for k in _EVACUATION_KEYS},
+        "missing_information": sections["missing_information"],
     }
-    return out, used, invalid, unverified, seconds
+    labels = {"response_requirements": "该响应级别的处置要求", "scope": "转移范围的划定", "routes": "转移路线和安置点",
+              "priority_groups": "重点人群和叫应", "return_rule": "返回条件"}
+    empty = [k for k in labels if not (out["evacuation"].get(k) if k in _EVACUATION_KEYS else out[k])]
+    out["missing_information"] += [f"资料中未找到关于{labels[k]}的依据，请查阅本地应急预案" for k in empty]
+    return out, used, invalid, unverified, gen
