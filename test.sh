@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install everything (first run), including the small test model, and run the whole test suite.
+# Install everything (first run), including both models (0.5B for most end-to-end tests, 1.5B for the
+# decision-support ones), and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/setup.sh qwen0.5b
+scripts/setup.sh qwen0.5b qwen1.5b
 exec .venv/bin/python -m pytest "$@"

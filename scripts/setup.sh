@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Idempotent set-up: virtualenv, the package with its dependencies, and a verified model.
-# Usage: scripts/setup.sh [qwen1.5b|qwen0.5b]   (network needed only the first time)
+# Idempotent set-up: virtualenv, the package with its dependencies, and verified models.
+# Usage: scripts/setup.sh [MODEL ...]   (MODEL: qwen1.5b | qwen0.5b; network needed only the first time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODEL="${1:-qwen1.5b}"
 PYTHON="${PYTHON:-python3}"
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 # llama-cpp-python compiles llama.cpp on first install (minutes on 2 cores); pip caches the wheel.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-.venv/bin/geohazard model install --model "$MODEL"
+for model in "${@:-qwen1.5b}"; do
+  .venv/bin/geohazard model install --model "$model"
+done

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.config import PROJECT_ROOT
-from app.evaluation import SHARED_PUBLIC, Expected, first_hit_rank, load_questions, retrieval_summary
+from app.interfaces.evaluation import SHARED_PUBLIC, Expected, first_hit_rank, load_questions, retrieval_summary
 from app.ingest.chunk import chunk_document
 from app.ingest.load import load_file
 

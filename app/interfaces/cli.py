@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from app.config import load_settings
+from app.interfaces.render import ask_payload, assessment_json, render_answer, render_assessment
 from app.provision import MODELS, ModelError, install_model, model_status
 
 
@@ -71,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("eval", help="评测 / run an evaluation suite from eval/")
-    p.add_argument("suite", choices=["retrieval"])
+    p.add_argument("suite", choices=["retrieval", "answers", "all"])
+    p.add_argument("--limit", type=int, default=None, help="answers: only the first N questions")
     p.add_argument("--kb", type=Path, help="default: an eval KB of corpus/ plus ../shared/corpus-public/")
     p.add_argument("--no-write", action="store_true", help="print only; do not write eval/results/")
     p.set_defaults(func=cmd_eval)
@@ -143,38 +145,6 @@ def cmd_retrieve(args) -> int:
     return 0
 
 
-def answer_json(answer, model_info) -> dict:
-    return {
-        "question": answer.question,
-        "answer": answer.answer,
-        "refused": answer.refused,
-        "citations": [c.to_json() for c in answer.citations],
-        "hits": [h.to_json() for h in answer.hits],
-        "reasoning": answer.reasoning,
-        "invalid_citations": answer.invalid_citations,
-        "attributed_sentences": answer.attributed_sentences,
-        "unsupported_sentences": len(answer.unverified),
-        "unverified": answer.unverified,
-        "prompt_version": answer.prompt_version,
-        "model": {"name": model_info.name, "sha256": model_info.sha256},
-        "timings": answer.timings,
-    }
-
-
-def assessment_json(assessment, model_info) -> dict:
-    return {
-        "situation": assessment.text,
-        "assessment": assessment.to_json(),
-        "citations": [c.to_json() for c in assessment.citations],
-        "hits": [h.to_json() for h in assessment.hits],
-        "invalid_citations": assessment.invalid_citations,
-        "unsupported_sentences": len(assessment.unverified),
-        "unverified": assessment.unverified,
-        "model": {"name": model_info.name, "sha256": model_info.sha256},
-        "timings": assessment.timings,
-    }
-
-
 def cmd_assess(args) -> int:
     copilot = _copilot(args)
     assessment = copilot.assess(args.situation, args.region, args.persons_per_household)
@@ -185,90 +155,16 @@ def cmd_assess(args) -> int:
     return 0
 
 
-def render_assessment(assessment) -> str:
-    data = assessment.to_json()
-    lines = ["【研判结果】"]
-    for basis in data["basis"]:
-        lines.append(f"- {basis['summary']}")
-    if data["basis"] and data["basis"][0]["explanation"]:
-        lines.append(f"  说明：{data['basis'][0]['explanation']}")
-    for title, key in (("响应要求", "response_requirements"), ("风险因素", "risk_factors")):
-        if data[key]:
-            lines.append(f"\n【{title}】")
-            lines += [f"- {item}" for item in data[key]]
-    names = {"scope": "范围", "routes": "路线和去处", "priority_groups": "重点人群和叫应", "return_rule": "返回条件"}
-    if any(data["evacuation"].values()):
-        lines.append("\n【转移建议】")
-        lines += [f"- {names[k]}：{v}" for k, v in data["evacuation"].items() if v]
-    if data["missing"]:
-        lines.append("\n【缺少的信息】")
-        lines += [f"- {m}" for m in data["missing"]]
-    if data["reasoning"]:
-        lines.append("\n【推理过程】")
-        lines += [f"{i}. {step}" for i, step in enumerate(data["reasoning"], start=1)]
-    if assessment.citations:
-        lines.append("\n【出处】")
-        lines += [f"[{c.n}] 《{c.chunk.title}》 {c.chunk.locator}" for c in assessment.citations]
-    return "\n".join(lines)
-
-
 def cmd_ask(args) -> int:
-    from app.reason.assess import is_situation
-
     copilot = _copilot(args)
     for qid, question in _questions(args):
-        if is_situation(question):
-            assessment = copilot.assess(question)
-            payload = assessment_as_answer(assessment, copilot.model_info)
-            if args.json or args.batch:
-                _emit({"id": qid, **payload} if args.batch else payload)
-            else:
-                print(render_assessment(assessment))
-            continue
         stream = None if (args.json or args.batch) else (lambda piece: print(piece, end="", flush=True))
-        answer = copilot.ask(question, args.k, on_token=stream)
+        payload, text = ask_payload(copilot, question, args.k, on_token=stream)
         if args.json or args.batch:
-            payload = answer_json(answer, copilot.model_info)
             _emit({"id": qid, **payload} if args.batch else payload)
         else:
-            print("\n\n" + render_answer(answer))
+            print("\n\n" + text)
     return 0
-
-
-def assessment_as_answer(assessment, model_info) -> dict:
-    """An assessment in the `ask` JSON shape (the contract), with the structured card under "assessment"."""
-    data = assessment_json(assessment, model_info)
-    return {
-        "question": assessment.text,
-        "answer": render_assessment(assessment),
-        "refused": False,
-        "citations": data["citations"],
-        "hits": data["hits"],
-        "reasoning": data["assessment"]["reasoning"],
-        "invalid_citations": data["invalid_citations"],
-        "attributed_sentences": 0,
-        "unsupported_sentences": data["unsupported_sentences"],
-        "unverified": data["unverified"],
-        "prompt_version": "assess",
-        "model": data["model"],
-        "timings": data["timings"],
-        "assessment": data["assessment"],
-    }
-
-
-def render_answer(answer) -> str:
-    lines = ["【回答】", answer.answer]
-    if answer.citations:
-        lines.append("\n【出处】")
-        for c in answer.citations:
-            page = c.to_json()["page"]
-            lines.append(f"[{c.n}] 《{c.chunk.title}》 {c.chunk.locator} {page}".rstrip())
-    if answer.unverified:
-        lines.append(f"\n⚠ {len(answer.unverified)} 句未能在引用资料中核实 / unverified sentences")
-    if answer.invalid_citations:
-        lines.append(f"\n⚠ 已删除无效引用 / removed invalid citations: {' '.join(answer.invalid_citations)}")
-    return "\n".join(lines)
-
 
 def cmd_list(args) -> int:
     docs = _copilot(args).kb.documents()
@@ -304,7 +200,7 @@ def cmd_chat(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from app import evaluation
+    from app.interfaces import evaluation
     from app.pipeline import Copilot
 
     settings = load_settings()
@@ -316,11 +212,18 @@ def cmd_eval(args) -> int:
         failed = [r for r in copilot.ingest(sources, progress=True) if not r.ok]
         for r in failed:
             print(f"✗ {r.path}: {r.message}", file=sys.stderr)
-    results = evaluation.run_retrieval_eval(copilot)
-    report = evaluation.retrieval_report(results)
-    print(report)
-    if not args.no_write:
-        print(f"写入 / written: {evaluation.write_results(results, report, args.suite)}", file=sys.stderr)
+    suites = ["retrieval", "answers"] if args.suite == "all" else [args.suite]
+    for suite in suites:
+        if suite == "retrieval":
+            results = evaluation.run_retrieval_eval(copilot)
+            report = evaluation.retrieval_report(results)
+        else:
+            questions = evaluation.load_questions("answers")[: args.limit]
+            results = evaluation.run_answers_eval(copilot, questions)
+            report = evaluation.answers_report(results)
+        print(report)
+        if not args.no_write:
+            print(f"写入 / written: {evaluation.write_results(results, report, suite)}", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,110 @@
+"""Shared presentation: the JSON shapes of the public contract and the Chinese text renderings."""
+
+from __future__ import annotations
+
+
+def answer_json(answer, model_info) -> dict:
+    return {
+        "question": answer.question,
+        "answer": answer.answer,
+        "refused": answer.refused,
+        "citations": [c.to_json() for c in answer.citations],
+        "hits": [h.to_json() for h in answer.hits],
+        "reasoning": answer.reasoning,
+        "invalid_citations": answer.invalid_citations,
+        "attributed_sentences": answer.attributed_sentences,
+        "unsupported_sentences": len(answer.unverified),
+        "unverified": answer.unverified,
+        "prompt_version": answer.prompt_version,
+        "model": {"name": model_info.name, "sha256": model_info.sha256},
+        "timings": answer.timings,
+    }
+
+
+def assessment_json(assessment, model_info) -> dict:
+    return {
+        "situation": assessment.text,
+        "assessment": assessment.to_json(),
+        "citations": [c.to_json() for c in assessment.citations],
+        "hits": [h.to_json() for h in assessment.hits],
+        "invalid_citations": assessment.invalid_citations,
+        "unsupported_sentences": len(assessment.unverified),
+        "unverified": assessment.unverified,
+        "model": {"name": model_info.name, "sha256": model_info.sha256},
+        "timings": assessment.timings,
+    }
+
+
+def assessment_as_answer(assessment, model_info) -> dict:
+    """An assessment in the `ask` JSON shape (the contract), with the structured card under "assessment"."""
+    data = assessment_json(assessment, model_info)
+    return {
+        "question": assessment.text,
+        "answer": render_assessment(assessment),
+        "refused": False,
+        "citations": data["citations"],
+        "hits": data["hits"],
+        "reasoning": data["assessment"]["reasoning"],
+        "invalid_citations": data["invalid_citations"],
+        "attributed_sentences": 0,
+        "unsupported_sentences": data["unsupported_sentences"],
+        "unverified": data["unverified"],
+        "prompt_version": "assess",
+        "model": data["model"],
+        "timings": data["timings"],
+        "assessment": data["assessment"],
+    }
+
+
+def render_answer(answer) -> str:
+    lines = ["【回答】", answer.answer]
+    if answer.citations:
+        lines.append("\n【出处】")
+        for c in answer.citations:
+            page = c.to_json()["page"]
+            lines.append(f"[{c.n}] 《{c.chunk.title}》 {c.chunk.locator} {page}".rstrip())
+    if answer.unverified:
+        lines.append(f"\n⚠ {len(answer.unverified)} 句未能在引用资料中核实 / unverified sentences")
+    if answer.invalid_citations:
+        lines.append(f"\n⚠ 已删除无效引用 / removed invalid citations: {' '.join(answer.invalid_citations)}")
+    return "\n".join(lines)
+
+
+def render_assessment(assessment) -> str:
+    data = assessment.to_json()
+    lines = ["【研判结果】"]
+    for basis in data["basis"]:
+        lines.append(f"- {basis['summary']}")
+    if data["basis"] and data["basis"][0]["explanation"]:
+        lines.append(f"  说明：{data['basis'][0]['explanation']}")
+    for title, key in (("响应要求", "response_requirements"), ("风险因素", "risk_factors")):
+        if data[key]:
+            lines.append(f"\n【{title}】")
+            lines += [f"- {item}" for item in data[key]]
+    names = {"scope": "范围", "routes": "路线和去处", "priority_groups": "重点人群和叫应", "return_rule": "返回条件"}
+    if any(data["evacuation"].values()):
+        lines.append("\n【转移建议】")
+        lines += [f"- {names[k]}：{v}" for k, v in data["evacuation"].items() if v]
+    if data["missing"]:
+        lines.append("\n【缺少的信息】")
+        lines += [f"- {m}" for m in data["missing"]]
+    if data["reasoning"]:
+        lines.append("\n【推理过程】")
+        lines += [f"{i}. {step}" for i, step in enumerate(data["reasoning"], start=1)]
+    if assessment.citations:
+        lines.append("\n【出处】")
+        lines += [f"[{c.n}] 《{c.chunk.title}》 {c.chunk.locator}" for c in assessment.citations]
+    return "\n".join(lines)
+
+
+def ask_payload(copilot, question: str, k: int | None = None, on_token=None) -> tuple[dict, str]:
+    """Answer a question in the `ask` JSON shape; a described situation is assessed (grade card included).
+    Returns the payload and its Chinese text rendering."""
+    from app.reason.assess import is_situation
+
+    if is_situation(question):
+        assessment = copilot.assess(question, on_token=on_token)
+        payload = assessment_as_answer(assessment, copilot.model_info)
+        return payload, payload["answer"]
+    answer = copilot.ask(question, k, on_token=on_token)
+    return answer_json(answer, copilot.model_info), render_answer(answer)
