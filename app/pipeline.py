@@ -20,6 +20,7 @@ from app.ingest.load import SUPPORTED, load_file
 from app.provision import MODELS, ModelError, file_sha256, is_installed, model_file
 from app.reason.answer import Answer, answer_question, refusal
 from app.reason.assess import Assessment, detect_hazard_type, evidence_queries, explain, grade_situation
+from app.reason.extract import extract_details
 from app.reason.grading import rule_sets_in_kb
 from app.reason.llm import ModelInfo, load_llm
 from app.reason.prompts import load_prompt
@@ -156,6 +157,7 @@ class Copilot:
         fused = fuse_rankings(rankings, k=self.settings.rrf_k)[: 2 * self.settings.top_k]
         hits = [Hit(i, found[cid].chunk, score) for i, (cid, score) in enumerate(fused, start=1)]
         retrieve_s = time.perf_counter() - start
+        details = extract_details(self.llm, text, seed=self.settings.seed)
         explanation, used, invalid, unverified, gen = explain(
             self.llm, self.assess_prompt, text, grades, hits, max_tokens=700, seed=self.settings.seed,
             hazard_type=hazard_type, model_evidence=self.settings.top_k - 1, on_token=on_token)
@@ -165,6 +167,7 @@ class Copilot:
             {"retrieve_s": round(retrieve_s, 4),
              "first_token_s": None if gen.first_token_s is None else round(retrieve_s + gen.first_token_s, 4),
              "total_s": round(time.perf_counter() - start, 4), "completion_tokens": gen.completion_tokens},
+            details,
         )
 
     # ---- model ---------------------------------------------------------------------------------

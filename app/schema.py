@@ -53,17 +53,7 @@ class Hit:
     lexical_rank: int | None = None
 
     def to_json(self) -> dict:
-        c = self.chunk
-        return {
-            "rank": self.rank,
-            "chunk_id": c.chunk_id,
-            "source": c.source,
-            "title": c.title,
-            "locator": c.locator,
-            "page": _page_label(c),
-            "text": c.text,
-            "score": round(self.score, 6),
-        }
+        return {"rank": self.rank, **_chunk_json(self.chunk), "score": round(self.score, 6)}
 
 
 @dataclass(frozen=True)
@@ -72,16 +62,12 @@ class Citation:
     chunk: Chunk
 
     def to_json(self) -> dict:
-        c = self.chunk
-        return {
-            "n": self.n,
-            "chunk_id": c.chunk_id,
-            "source": c.source,
-            "title": c.title,
-            "locator": c.locator,
-            "page": _page_label(c),
-            "text": c.text,
-        }
+        return {"n": self.n, **_chunk_json(self.chunk)}
+
+
+def _chunk_json(c: Chunk) -> dict:
+    return {"chunk_id": c.chunk_id, "source": c.source, "title": c.title, "locator": c.locator,
+            "page": _page_label(c), "text": c.text}
 
 
 def _page_label(chunk: Chunk) -> str:

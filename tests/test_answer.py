@@ -84,3 +84,16 @@ def test_a_figure_the_cited_passage_does_not_hold_is_flagged(prompt, fake_llm):
     answer = _ask(prompt, llm, _hits("第四条 群测群防员发现异常情况，应当在30分钟内向乡镇人民政府报告。"))
     assert answer.unverified == ["乡镇政府应在10分钟内到场[1]。"]
     assert "30分钟内报告[1]。乡镇" in answer.answer and "⚠未能在引用资料中核实" in answer.answer
+
+
+def test_extracted_details_keep_only_spans_of_the_report():
+    from app.reason.extract import keep_verbatim
+
+    report = "6月1日凌晨，示例县青石村3组后山发生滑坡，方量约8万立方米，后缘裂缝加宽，当地发布橙色预警。"
+    raw = {"hazard_type": "滑坡", "place": "示例县青石村3组", "time": "6月1日凌晨", "volume": "约8万立方米",
+           "rainfall": "连续强降雨", "warning_level": "橙色预警", "signs": ["后缘裂缝加宽", "房屋开裂"]}
+    details = keep_verbatim(raw, report)
+    assert details["place"] == "示例县青石村3组" and details["volume"] == "约8万立方米"
+    assert details["rainfall"] == ""  # not in the report: dropped, not invented
+    assert details["signs"] == ["后缘裂缝加宽"]
+    assert keep_verbatim({"place": 5, "signs": "x"}, report)["signs"] == []

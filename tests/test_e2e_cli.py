@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from app.config import load_settings
 from app.provision import is_installed
+from support.offline import offline_prefix
 
 pytestmark = pytest.mark.slow
 GEOHAZARD = [sys.executable, "-m", "app.interfaces.cli"]
@@ -25,14 +25,7 @@ CITATION_KEYS = {"n", "chunk_id", "source", "title", "locator", "text"}
 ASK_KEYS = {"question", "answer", "refused", "citations", "hits", "reasoning", "model", "timings"}
 
 
-def _offline_prefix() -> list[str]:
-    unshare = shutil.which("unshare")
-    if unshare and subprocess.run([unshare, "-n", "true"], capture_output=True).returncode == 0:
-        return [unshare, "-n"]
-    return []
-
-
-OFFLINE = _offline_prefix()
+OFFLINE = list(offline_prefix())
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,21 +14,16 @@ import pytest
 
 from app.config import PROJECT_ROOT, load_settings
 from app.provision import is_installed
+from support.offline import offline_prefix
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).parent / "fixtures"
 CLI = [sys.executable, "-m", "app.interfaces.cli"]
 
 
-def _offline() -> list[str]:
-    unshare = shutil.which("unshare")
-    ok = unshare and subprocess.run([unshare, "-n", "true"], capture_output=True).returncode == 0
-    return [unshare, "-n"] if ok else []
-
-
 def run(args: list[str]) -> dict:
     env = {**os.environ, "GEOHAZARD_MODEL": "qwen1.5b"}
-    proc = subprocess.run(_offline() + CLI + args, capture_output=True, text=True, env=env, timeout=900)
+    proc = subprocess.run(list(offline_prefix()) + CLI + args, capture_output=True, text=True, env=env, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)
 

@@ -72,16 +72,26 @@ def test_a_half_written_document_is_removed_when_the_kb_reopens(copilot, fixture
     assert_consistent(reopened, 11)
 
 
-def test_bad_files_fail_alone_with_a_reason(copilot, fixture_corpus, tmp_path):
-    empty = tmp_path / "empty.txt"
-    empty.write_bytes(b"")
-    junk = tmp_path / "junk.txt"
-    junk.write_bytes(bytes(range(256)) * 40)
-    odd = tmp_path / "data.xlsx"
-    odd.write_bytes(b"PK\x03\x04")
-    results = {Path(r.path).name: r for r in copilot.ingest([empty, junk, odd, fixture_corpus / "case_sample.md"])}
-    assert results["empty.txt"].status == "failed" and "空文件" in results["empty.txt"].message
-    assert results["junk.txt"].status == "failed" and "二进制" in results["junk.txt"].message
-    assert results["data.xlsx"].status == "failed" and "不支持" in results["data.xlsx"].message
+def test_bad_files_fail_alone_with_a_reason_and_leave_the_kb_consistent(fixture_corpus, tmp_path):
+    from support.pdfgen import make_pdf
+
+    copilot = Copilot(load_settings(max_file_mb=1), tmp_path / "kb")
+    bad = {
+        "empty.txt": b"",
+        "junk.txt": bytes(range(256)) * 40,
+        "data.xlsx": b"PK\x03\x04",
+        "broken.pdf": b"%PDF-1.7\n1 0 obj << /Type /Catalog",
+        "huge.md": "第一条 内容。".encode() * 200_000,
+    }
+    for name, data in bad.items():
+        (tmp_path / name).write_bytes(data)
+    scanned = make_pdf(tmp_path / "scanned.pdf", [[], []])
+    paths = [tmp_path / n for n in bad] + [scanned, fixture_corpus / "case_sample.md"]
+    results = {Path(r.path).name: r for r in copilot.ingest(paths)}
+    reasons = {"empty.txt": "空文件", "junk.txt": "二进制", "data.xlsx": "不支持", "broken.pdf": "PDF",
+               "huge.md": "过大", "scanned.pdf": "OCR"}
+    for name, reason in reasons.items():
+        assert results[name].status == "failed" and reason in results[name].message, results[name]
     assert results["case_sample.md"].status == "added"
+    assert [d.title for d in copilot.kb.documents()] == ["示例县青石村滑坡成功避险案例（测试用虚构文本）"]
     assert_consistent(copilot.kb, 3)

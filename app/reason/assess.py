@@ -47,6 +47,16 @@ class Assessment:
     invalid_citations: list[str] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)  # descriptive fields copied from the report (extract.py)
+
+    def situation_json(self) -> dict:
+        s = self.situation
+        figures = {name: getattr(s, name) for name in HAZARD_FIGURES + DISASTER_FIGURES + ("injured",)
+                   if getattr(s, name) is not None}
+        return {**self.details, "hazard_type": self.details.get("hazard_type") or self.hazard_type,
+                "region": self.region, "figures": figures,
+                "figure_text": {name: s.source_text(name) for name in figures},
+                "notes": [n.text for n in s.notes]}
 
     def to_json(self) -> dict:
         by_scale = {g.scale: g for g in self.grades}
@@ -57,6 +67,7 @@ class Assessment:
         return {
             "hazard_type": self.hazard_type,
             "region": self.region,
+            "situation": self.situation_json(),
             "hazard_grade": by_scale["险情"].to_json() if "险情" in by_scale else None,
             "disaster_grade": by_scale["灾情"].to_json() if "灾情" in by_scale else None,
             "response_level": top.response_level if top else None,
