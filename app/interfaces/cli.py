@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from app.config import load_settings
-from app.interfaces.render import ask_payload, assessment_json, render_answer, render_assessment
+from app.interfaces.render import ask_payload, assessment_json, render_assessment
 from app.provision import MODELS, ModelError, install_model, model_status
 
 
@@ -195,8 +195,8 @@ def cmd_chat(args) -> int:
         if question.lower() in ("exit", "quit", "退出"):
             return 0
         if question:
-            answer = copilot.ask(question, on_token=lambda p: print(p, end="", flush=True))
-            print("\n\n" + render_answer(answer))
+            _, text = ask_payload(copilot, question, on_token=lambda p: print(p, end="", flush=True))
+            print("\n\n" + text)
 
 
 def cmd_eval(args) -> int:

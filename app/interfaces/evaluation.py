@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +153,8 @@ def run_answers_eval(copilot, questions: list[dict] | None = None) -> dict:
         if q["kind"] == "grade":
             row["grade_ok"] = _grade_matches(payload.get("assessment"), q["expected"])
         rows.append(row)
+        print(f"[{len(rows)}/{len(questions)}] {q['id']} refused={row['refused']} facts={row['facts_found']}/"
+              f"{row['facts']} {seconds:.1f}s", file=sys.stderr, flush=True)
     return {"date": str(dt.date.today()), "model": copilot.model_info.name, "rows": rows,
             "summary": answers_summary(rows)}
 
