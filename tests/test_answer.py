@@ -97,3 +97,20 @@ def test_extracted_details_keep_only_spans_of_the_report():
     assert details["rainfall"] == ""  # not in the report: dropped, not invented
     assert details["signs"] == ["后缘裂缝加宽"]
     assert keep_verbatim({"place": 5, "signs": "x"}, report)["signs"] == []
+
+
+def test_an_answer_that_only_restates_the_question_is_a_refusal(prompt, fake_llm):
+    question = "按国务院条例逾期不改要罚多少钱？"
+    answer = _ask(prompt, fake_llm("【回答】\n按国务院条例逾期不改要罚多少钱[1]。"), _hits("处10万元以上50万元以下的罚款。"),
+                  question=question)
+    assert answer.refused and answer.citations == []
+
+
+def test_a_cited_not_stated_reply_is_a_refusal(prompt, fake_llm):
+    answer = _ask(prompt, fake_llm("【回答】\n直接经济损失资料未载明[1]。"), _hits("舟曲泥石流造成1557人遇难或失踪。"))
+    assert answer.refused and answer.citations == []
+
+
+def test_an_answer_whose_every_figure_is_unverifiable_is_withheld(prompt, fake_llm):
+    answer = _ask(prompt, fake_llm("【回答】\n该村滑坡共造成3人遇难[1]。"), _hits("某村滑坡无人员伤亡，提前转移27户。"))
+    assert answer.refused and "3人遇难" not in answer.answer

@@ -14,7 +14,9 @@ from app.schema import Citation, Hit
 
 _REASONING = re.compile(r"【\s*推理(?:过程)?\s*】|^\s*推理(?:过程)?[:：]", re.MULTILINE)
 _ANSWER = re.compile(r"【\s*(?:回答|答案)\s*】|^\s*(?:回答|答案)[:：]", re.MULTILINE)
-_REFUSAL_HINTS = ("未找到依据", "没有找到依据", "无法回答", "证据不足", "未提及", "没有相关")
+_REFUSAL_HINTS = ("未找到依据", "没有找到依据", "无法回答", "证据不足", "未提及", "没有相关", "未载明", "没有提到",
+                  "未提供", "没有给出", "未涉及")
+_FIRST_SENTENCE = re.compile(r"^[^。！？!?\n]*")
 
 
 @dataclass
@@ -43,6 +45,17 @@ def split_output(raw: str) -> tuple[list[str], str]:
     return steps, raw[answer_mark.end():].strip()
 
 
+def is_echo(answer: str, question: str) -> bool:
+    """True when the answer adds (almost) nothing the question did not say: a restated question with markers."""
+    own = _bigrams(re.sub(r"\[\d+\]", "", answer))
+    return len(own - _bigrams(question)) < 3
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = [c for c in text if c.isalnum()]
+    return {a + b for a, b in zip(chars, chars[1:])}
+
+
 def refusal(question: str, hits: list[Hit], why: str, prompt_version: str, timings: dict) -> Answer:
     text = f"{REFUSAL}。{why}"
     return Answer(question, text, True, [], hits, [], prompt_version=prompt_version, timings=timings)
@@ -59,17 +72,28 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
     gen = stream_chat(llm, messages, max_tokens, temperature, seed, on_token=on_token)
     reasoning, body = split_output(gen.text)
     check = check_citations(body, len(chunks))
-    refused = not check.used and (REFUSAL in body or any(h in body for h in _REFUSAL_HINTS))
-    if not refused:
-        check = attribute_uncited(check, [c.text for c in chunks])
-    if not check.used:
-        refused = True
+    first = _FIRST_SENTENCE.match(body.strip()).group(0)
+    refused = REFUSAL in first or any(h in first for h in _REFUSAL_HINTS)
+    if refused:
+        check.used.clear()
         if REFUSAL not in check.text:
-            check.text = f"{REFUSAL}。模型给出的内容无法对应到任何检索到的资料，已拦截，不予采用。"
+            check.text = f"{REFUSAL}。{check.text}"
+    elif is_echo(check.text, question):
+        refused, check.used = True, []
+        check.text = f"{REFUSAL}。模型只复述了问题，没有从资料中给出答案。"
+    else:
+        check = attribute_uncited(check, [c.text for c in chunks])
+    if not refused and not check.used:
+        refused = True
+        check.text = f"{REFUSAL}。模型给出的内容无法对应到任何检索到的资料，已拦截，不予采用。"
     unverified: list[str] = []
     if not refused:
         verification = verify_claims(check.text, chunks, user_text=question)
         check.text, unverified = verification.text, verification.unsupported
+        if verification.checked and len(unverified) == verification.checked:
+            refused, check.used = True, []
+            check.text = (f"{REFUSAL}。模型给出的数字、文件或条款在检索到的资料中都无法核实，已拦截，不予采用。"
+                          "需要包含该信息的资料。")
     citations = [Citation(n, chunks[n - 1]) for n in sorted(check.used)]
     timings = {
         "retrieve_s": round(retrieve_s, 4),
