@@ -30,3 +30,17 @@ def test_figures_from_the_users_own_input_are_not_flagged():
 def test_uncited_sentence_with_a_figure_is_flagged():
     result = verify_claims("死亡人数为44人。", [ARTICLE_4])
     assert result.unsupported == ["死亡人数为44人。"]
+
+
+def test_a_right_fact_with_the_wrong_marker_is_recited_to_the_passage_that_holds_it():
+    other = Chunk("b", "/case.md", "茂县滑坡案例", "case", "二、避险", "二、避险",
+                  "新磨村滑坡发生前，景区内142名游客已全部撤出，无人员伤亡。", 0, 30)
+    result = verify_claims("景区内142名游客均已撤出[1]。", [ARTICLE_4, other])
+    assert result.text == "景区内142名游客均已撤出[2]。"
+    assert result.recited == 1 and result.unsupported == []
+    assert result.claims == result.supported_claims == 1
+
+
+def test_claim_counts_show_when_nothing_at_all_is_supported():
+    result = verify_claims("预计2027年降雨量400毫米[1]。", [ARTICLE_4])
+    assert result.claims == 2 and result.supported_claims == 0

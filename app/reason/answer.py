@@ -90,10 +90,11 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
     if not refused:
         verification = verify_claims(check.text, chunks, user_text=question)
         check.text, unverified = verification.text, verification.unsupported
-        if verification.checked and len(unverified) == verification.checked:
+        if verification.claims and not verification.supported_claims:
             refused, check.used = True, []
             check.text = (f"{REFUSAL}。模型给出的数字、文件或条款在检索到的资料中都无法核实，已拦截，不予采用。"
                           "需要包含该信息的资料。")
+        check.used = sorted(set(map(int, re.findall(r"\[(\d+)\]", check.text)))) if not refused else []
     citations = [Citation(n, chunks[n - 1]) for n in sorted(check.used)]
     timings = {
         "retrieve_s": round(retrieve_s, 4),

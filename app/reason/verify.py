@@ -28,6 +28,9 @@ class Verification:
     text: str
     checked: int = 0  # sentences with something checkable
     unsupported: list[str] = field(default_factory=list)  # the sentences flagged
+    recited: int = 0  # sentences whose marker was moved to the one retrieved passage that holds their claims
+    claims: int = 0  # checkable claims (numbers, documents, articles) in all sentences
+    supported_claims: int = 0  # of those, found in the cited passage or the user's words
 
 
 def claims(sentence: str) -> tuple[set[float], set[str], set[str]]:
@@ -42,35 +45,82 @@ def claims(sentence: str) -> tuple[set[float], set[str], set[str]]:
 
 
 def verify_claims(answer: str, chunks: list[Chunk], user_text: str = "") -> Verification:
-    """Flag every sentence whose numbers, documents or articles its cited passages do not contain."""
+    """Flag every sentence whose numbers, documents or articles its cited passages do not contain.
+
+    A sentence that fails against the passage it cites, but whose every claim one other retrieved passage
+    holds (and whose wording overlaps it), gets that passage's marker instead: the fact was right, the
+    number in brackets was not.
+    """
     result = Verification(text="")
-    user_values, user_docs, user_articles = claims(user_text)
+    user = claims(user_text)
+    sources = [_source_claims(c) for c in chunks]
     out, last = [], 0
     for match in _SENTENCE.finditer(answer):
         sentence = match.group(0)
         out.append(answer[last:match.start()])
         last = match.end()
-        values, docs, articles = claims(sentence)
-        if not (values or docs or articles):
+        wanted = claims(sentence)
+        if not any(wanted):
             out.append(sentence)
             continue
         result.checked += 1
-        cited = [chunks[n - 1] for n in map(int, _MARKER.findall(sentence)) if 1 <= n <= len(chunks)]
-        source_text = "\n".join(f"{c.title}\n{c.heading_path}\n{c.text}" for c in cited)
-        have_values, have_docs, have_articles = claims(source_text)
-        plain = source_text.replace(" ", "")
-        ok = (values <= have_values | user_values
-              and all(d in have_docs or d in _doc_key(plain) or d in user_docs for d in docs)
-              and all(a in plain or a in have_articles or a in user_articles for a in articles))
-        if ok:
+        result.claims += sum(len(part) for part in wanted)
+        cited = [n for n in map(int, _MARKER.findall(sentence)) if 1 <= n <= len(chunks)]
+        found = _supported(wanted, [sources[n - 1] for n in cited], user)
+        result.supported_claims += found
+        if found == sum(len(part) for part in wanted):
             out.append(sentence)
-        else:
-            result.unsupported.append(sentence.strip())
-            stripped = sentence.rstrip()
-            out.append(f"{stripped}{FLAG}{sentence[len(stripped):]}")
+            continue
+        better = _other_source(sentence, wanted, sources, chunks, user, exclude=set(cited))
+        if better is not None:
+            result.recited += 1
+            result.supported_claims += sum(len(part) for part in wanted) - found
+            bare = _MARKER.sub("", sentence).rstrip()
+            cut = len(bare) - 1 if bare[-1:] in "。！？!?；" else len(bare)
+            out.append(f"{bare[:cut]}[{better}]{bare[cut:]}")
+            continue
+        result.unsupported.append(sentence.strip())
+        stripped = sentence.rstrip()
+        out.append(f"{stripped}{FLAG}{sentence[len(stripped):]}")
     out.append(answer[last:])
     result.text = "".join(out)
     return result
+
+
+def _source_claims(chunk: Chunk) -> tuple[set[float], set[str], str]:
+    text = f"{chunk.title}\n{chunk.heading_path}\n{chunk.text}"
+    values, docs, articles = claims(text)
+    plain = text.replace(" ", "")
+    return values, docs | {_doc_key(plain)}, plain
+
+
+def _supported(wanted, sources, user) -> int:
+    """How many of the sentence's claims the given passages (or the user's words) hold."""
+    values, docs, articles = wanted
+    have_values = set().union(*(s[0] for s in sources)) if sources else set()
+    plains = [s[2] for s in sources]
+    count = sum(1 for v in values if v in have_values or v in user[0])
+    count += sum(1 for d in docs if any(d in p for p in plains) or d in user[1])
+    count += sum(1 for a in articles if any(a in p for p in plains) or a in user[2])
+    return count
+
+
+def _other_source(sentence, wanted, sources, chunks, user, exclude: set[int]) -> int | None:
+    total = sum(len(part) for part in wanted)
+    own = _bigrams(_MARKER.sub("", sentence))
+    candidates = []
+    for n, source in enumerate(sources, start=1):
+        if n in exclude or _supported(wanted, [source], user) < total:
+            continue
+        overlap = len(own & _bigrams(chunks[n - 1].text)) / max(1, len(own))
+        if overlap >= 0.3:
+            candidates.append((overlap, n))
+    return max(candidates)[1] if candidates else None
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = [c for c in text if c.isalnum()]
+    return {a + b for a, b in zip(chars, chars[1:])}
 
 
 def _value(token: str) -> float | None:
