@@ -18,3 +18,12 @@ def test_coverage_separates_answerable_from_off_topic_questions():
     coverage, missing = evidence_coverage("地震烈度怎么划分？", hits)
     assert coverage == 0.0
     assert "地震" in missing and "烈度" in missing
+
+
+def test_situations_are_told_from_questions():
+    from app.reason.assess import is_situation
+
+    assert is_situation("某村后山滑坡，威胁45户约180人，潜在经济损失约3000万元")
+    assert is_situation("凌晨某村发生滑坡，有人员伤亡，死亡人数还在统计，请先给个灾情等级")
+    assert not is_situation("险情中受威胁人数达到多少算大型？")
+    assert not is_situation("泥石流来了往哪里跑？")

@@ -93,10 +93,16 @@ def detect_region(text: str) -> str | None:
     return next((p for p in _PROVINCES if p in text), None)
 
 
+_GRADE_REQUEST = re.compile(r"等级|定级|几级|定几|研判")
+_EVENT = re.compile(r"发生|出现|发现|报告|报来|冲毁|掩埋|伤亡")
+
+
 def is_situation(text: str) -> bool:
-    """A description with figures that decide a grade (people threatened, deaths, losses)."""
+    """A described event: figures that decide a grade, or an event report that asks for its grade."""
     s = situation_from_text(text)
-    return any(getattr(s, name) is not None for name in HAZARD_FIGURES + DISASTER_FIGURES)
+    if any(getattr(s, name) is not None for name in HAZARD_FIGURES + DISASTER_FIGURES):
+        return True
+    return bool(detect_hazard_type(text) and _GRADE_REQUEST.search(text) and _EVENT.search(text))
 
 
 def grade_situation(text: str, available_rules: set[str], region: str | None = None,
