@@ -6,7 +6,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from app.reason.citations import REFUSAL, attribute_uncited, check_citations, evidence_block
+from app.reason.citations import REFUSAL, attribute_uncited, bigrams, check_citations, evidence_block
 from app.reason.llm import stream_chat
 from app.reason.prompts import Prompt
 from app.reason.verify import verify_claims
@@ -47,13 +47,8 @@ def split_output(raw: str) -> tuple[list[str], str]:
 
 def is_echo(answer: str, question: str) -> bool:
     """True when the answer adds (almost) nothing the question did not say: a restated question with markers."""
-    own = _bigrams(re.sub(r"\[\d+\]", "", answer))
-    return len(own - _bigrams(question)) < 3
-
-
-def _bigrams(text: str) -> set[str]:
-    chars = [c for c in text if c.isalnum()]
-    return {a + b for a, b in zip(chars, chars[1:])}
+    own = bigrams(re.sub(r"\[\d+\]", "", answer))
+    return len(own - bigrams(question)) < 3
 
 
 def refusal(question: str, hits: list[Hit], why: str, prompt_version: str, timings: dict) -> Answer:

@@ -15,7 +15,7 @@ from app.schema import Chunk
 # [1] [1,2] [1、2] 【1】 ［1］ — what models actually emit; normalised to [1][2].
 _MARKER = re.compile(r"[\[【［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】］]")
 _DOC_BRACKET = re.compile(r"\[([^\[\]\n]{0,12})\]")
-_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?(?:\s*\[\d+\])*")
+SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?(?:\s*\[\d+\])*")
 REFUSAL = "资料中未找到依据"
 
 
@@ -62,13 +62,13 @@ def attribute_uncited(check: CitationCheck, evidence: list[str], threshold: floa
     """Give an uncited factual sentence the marker of the one passage holding most of its wording."""
     if not evidence:
         return check
-    grams = [_bigrams(e) for e in evidence]
+    grams = [bigrams(e) for e in evidence]
     out, last = [], 0
-    for match in _SENTENCE.finditer(check.text):
+    for match in SENTENCE.finditer(check.text):
         sentence = match.group(0)
         out.append(check.text[last:match.start()])
         last = match.end()
-        own = _bigrams(sentence)
+        own = bigrams(sentence)
         if "[" in sentence or len(own) < 6 or REFUSAL in sentence:
             out.append(sentence)
             continue
@@ -89,6 +89,7 @@ def attribute_uncited(check: CitationCheck, evidence: list[str], threshold: floa
     return check
 
 
-def _bigrams(text: str) -> set[str]:
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of the letters and digits: a cheap, order-aware measure of shared wording."""
     chars = [c for c in text if c.isalnum()]
     return {a + b for a, b in zip(chars, chars[1:])}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from app.reason.citations import SENTENCE, bigrams
 from app.reason.numbers import parse_cn_number
 from app.schema import Chunk
 
@@ -19,7 +20,6 @@ _ARTICLE = re.compile(rf"第[{_CN}\d]+[编章节条款项]")
 _DOC_NAME = re.compile(r"《([^》]{2,40})》")
 _ARABIC = re.compile(r"\d+(?:\.\d+)?\s*[万亿]?")
 _CN_NUMBER = re.compile(rf"[{_CN}]+(?:[万亿][{_CN}]*)?(?=[人户元米年月日时天起处次个间栋座吨方名])")
-_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?(?:\s*\[\d+\])*")
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
@@ -55,7 +55,7 @@ def verify_claims(answer: str, chunks: list[Chunk], user_text: str = "") -> Veri
     user = claims(user_text)
     sources = [_source_claims(c) for c in chunks]
     out, last = [], 0
-    for match in _SENTENCE.finditer(answer):
+    for match in SENTENCE.finditer(answer):
         sentence = match.group(0)
         out.append(answer[last:match.start()])
         last = match.end()
@@ -107,20 +107,15 @@ def _supported(wanted, sources, user) -> int:
 
 def _other_source(sentence, wanted, sources, chunks, user, exclude: set[int]) -> int | None:
     total = sum(len(part) for part in wanted)
-    own = _bigrams(_MARKER.sub("", sentence))
+    own = bigrams(_MARKER.sub("", sentence))
     candidates = []
     for n, source in enumerate(sources, start=1):
         if n in exclude or _supported(wanted, [source], user) < total:
             continue
-        overlap = len(own & _bigrams(chunks[n - 1].text)) / max(1, len(own))
+        overlap = len(own & bigrams(chunks[n - 1].text)) / max(1, len(own))
         if overlap >= 0.3:
             candidates.append((overlap, n))
     return max(candidates)[1] if candidates else None
-
-
-def _bigrams(text: str) -> set[str]:
-    chars = [c for c in text if c.isalnum()]
-    return {a + b for a, b in zip(chars, chars[1:])}
 
 
 def _value(token: str) -> float | None:
