@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from app.config import load_settings
+from app.interfaces.evaluation import percentile
 from app.pipeline import Copilot
 
 QUESTIONS = [
@@ -28,11 +29,6 @@ QUESTIONS = [
     "重庆对特大型地质灾害的报告时限是多少？",
     "危险区里禁止哪些活动？",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def cpu_description() -> str:

@@ -52,3 +52,11 @@ def test_every_expected_chunk_of_the_retrieval_set_exists():
             assert e["locator"] in _locators(path), (q["id"], e)
             checked += 1
     assert checked > 0
+
+
+def test_percentile_is_nearest_rank():
+    from app.interfaces.evaluation import percentile
+
+    assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert percentile(list(range(1, 101)), 0.95) == 95
+    assert percentile([7.0], 0.95) == 7.0

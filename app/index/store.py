@@ -187,7 +187,7 @@ class KnowledgeBase:
 
     def lexical_search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(chunk_id, BM25 score), best first."""
-        version, index, ids = self._lexical_index()
+        _, index, ids = self._lexical_index()
         return [(ids[row], score) for row, score in search_bm25(index, len(ids), tokenize(query), k)]
 
     def _lexical_index(self):

@@ -29,6 +29,12 @@ class Expected:
     locator: str
 
 
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..1) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
+
+
 def load_questions(name: str) -> list[dict]:
     path = EVAL_DIR / "questions" / f"{name}.jsonl"
     return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
@@ -81,9 +87,9 @@ def run_retrieval_eval(copilot, modes=("hybrid", "dense", "lexical"), k: int = 1
         results["rows"].append(row)
     for mode in modes:
         summary = retrieval_summary(per_mode_ranks[mode])
-        lat = sorted(latencies[mode]) or [0.0]
-        summary["latency_p50_ms"] = 1000 * lat[len(lat) // 2]
-        summary["latency_p95_ms"] = 1000 * lat[min(len(lat) - 1, int(0.95 * (len(lat) - 1) + 0.5))]
+        lat = latencies[mode] or [0.0]
+        summary["latency_p50_ms"] = 1000 * percentile(lat, 0.5)
+        summary["latency_p95_ms"] = 1000 * percentile(lat, 0.95)
         results["modes"][mode] = summary
     return results
 
@@ -167,7 +173,7 @@ def answers_summary(rows: list[dict]) -> dict:
     answerable = [r for r in rows if r["kind"] != "refusal"]
     facts = [r for r in rows if r["kind"] == "fact"]
     answered = [r for r in answerable if not r["refused"]]
-    seconds = sorted(r["seconds"] for r in rows) or [0.0]
+    seconds = [r["seconds"] for r in rows] or [0.0]
     return {
         "questions": len(rows),
         "fact_recall": share(r["facts_found"] / r["facts"] for r in facts if r["facts"]),
@@ -178,8 +184,8 @@ def answers_summary(rows: list[dict]) -> dict:
         "citation_validity": share(r["citation_valid"] for r in answered if r["citation_valid"] is not None),
         "unsupported_sentence_rate": (sum(r["unsupported"] for r in answered)
                                       / max(1, sum(r["sentences"] for r in answered))),
-        "latency_p50_s": seconds[len(seconds) // 2],
-        "latency_p95_s": seconds[min(len(seconds) - 1, int(0.95 * (len(seconds) - 1) + 0.5))],
+        "latency_p50_s": percentile(seconds, 0.5),
+        "latency_p95_s": percentile(seconds, 0.95),
     }
 
 
