@@ -61,9 +61,39 @@ class Settings(BaseSettings):
     max_file_mb: float = 50.0
     chunk_max_chars: int = 900
 
+    # Web UI and API (`geohazard serve`)
+    host: str = Field("127.0.0.1", description="bind address; any non-loopback address requires login")
+    port: int = 7860
+    auth_user: str | None = Field(None, description="login name, required when host is not loopback")
+    auth_password: str | None = Field(None, description="login password, required when host is not loopback")
+    max_upload_mb: float = Field(100.0, description="largest file accepted by the web upload")
+    max_sessions: int = Field(8, description="browser sessions served at once; the model itself is queued")
+
+    # Servers for a command centre (issue 8); unset = everything embedded in this process
+    chroma_url: str | None = Field(None, description="Chroma server, e.g. http://host:8000")
+    llm_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://host:8080/v1")
+    llm_model: str | None = Field(None, description="model name to request from llm_url")
+    llm_api_key: str | None = Field(None, description="API key for llm_url, if the server wants one")
+
     @property
     def default_kb(self) -> Path:
         return self.home / "kb" / "default"
+
+    @property
+    def conversations_db(self) -> Path:
+        return self.home / "conversations.sqlite3"
+
+    @property
+    def audit_db(self) -> Path:
+        return self.home / "audit.sqlite3"
+
+    @property
+    def briefs_dir(self) -> Path:
+        return self.home / "briefs"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
 
     @classmethod
     def settings_customise_sources(
