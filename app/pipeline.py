@@ -24,6 +24,7 @@ from app.reason.extract import extract_details
 from app.reason.grading import rule_sets_in_kb
 from app.reason.llm import ModelInfo, load_llm
 from app.reason.prompts import load_prompt
+from app.reason.turns import ModelTurns
 from app.retrieve.fuse import fuse_rankings
 from app.retrieve.gate import evidence_coverage
 from app.retrieve.hybrid import RetrievalParams, retrieve
@@ -62,6 +63,7 @@ class Copilot:
         self.settings = settings
         self.kb_dir = Path(kb_dir) if kb_dir else settings.default_kb
         self.is_default_kb = kb_dir is None
+        self.turns = ModelTurns()  # one generation at a time; others wait in line
 
     # ---- knowledge base ------------------------------------------------------------------------
     @cached_property
@@ -120,8 +122,14 @@ class Copilot:
         hits = retrieve(self.kb, question, self.retrieval_params(k, mode))
         return hits, time.perf_counter() - start
 
-    def ask(self, question: str, k: int | None = None, on_token=None) -> Answer:
+    def ask(self, question: str, k: int | None = None, on_token=None, on_wait=None) -> Answer:
         hits, retrieve_s = self.retrieve(question, k)
+        return self.answer(question, hits, retrieve_s, on_token=on_token, on_wait=on_wait)
+
+    def answer(self, question: str, hits: list[Hit], retrieve_s: float = 0.0, on_token=None,
+               on_wait=None) -> Answer:
+        """Answer from already retrieved hits (the web UI shows them first); refuses when they miss the topic.
+        `on_wait(position)` reports the place in line while another request holds the model."""
         s = self.settings
         coverage, missing = evidence_coverage(question, hits)
         if hits and coverage < s.min_coverage:
@@ -129,9 +137,10 @@ class Copilot:
                    "导入后再问。")
             timings = {"retrieve_s": round(retrieve_s, 4), "first_token_s": None, "total_s": round(retrieve_s, 4)}
             return refusal(question, hits, why, self.answer_prompt.tag, timings)
-        return answer_question(question, hits, self.llm, self.answer_prompt, max_tokens=s.max_tokens,
-                               temperature=s.temperature, seed=s.seed, on_token=on_token,
-                               retrieve_s=retrieve_s)
+        with self.turns.turn(on_wait):
+            return answer_question(question, hits, self.llm, self.answer_prompt, max_tokens=s.max_tokens,
+                                   temperature=s.temperature, seed=s.seed, on_token=on_token,
+                                   retrieve_s=retrieve_s)
 
     @cached_property
     def answer_prompt(self):
@@ -142,7 +151,7 @@ class Copilot:
         return load_prompt(self.settings.prompts_dir, "assess")
 
     def assess(self, text: str, region: str | None = None,
-               persons_per_household: float | None = None, on_token=None) -> Assessment:
+               persons_per_household: float | None = None, on_token=None, on_wait=None) -> Assessment:
         """Grade by code from the cited rule, retrieve the evidence, let the model explain and advise."""
         start = time.perf_counter()
         available = rule_sets_in_kb(d.title for d in self.kb.documents())
@@ -157,10 +166,11 @@ class Copilot:
         fused = fuse_rankings(rankings, k=self.settings.rrf_k)[: 2 * self.settings.top_k]
         hits = [Hit(i, found[cid].chunk, score) for i, (cid, score) in enumerate(fused, start=1)]
         retrieve_s = time.perf_counter() - start
-        details = extract_details(self.llm, text, seed=self.settings.seed)
-        explanation, used, invalid, unverified, gen = explain(
-            self.llm, self.assess_prompt, text, grades, hits, max_tokens=700, seed=self.settings.seed,
-            hazard_type=hazard_type, model_evidence=self.settings.top_k - 1, on_token=on_token)
+        with self.turns.turn(on_wait):
+            details = extract_details(self.llm, text, seed=self.settings.seed)
+            explanation, used, invalid, unverified, gen = explain(
+                self.llm, self.assess_prompt, text, grades, hits, max_tokens=700, seed=self.settings.seed,
+                hazard_type=hazard_type, model_evidence=self.settings.top_k - 1, on_token=on_token)
         return Assessment(
             text, situation, hazard_type, region, grades, hits, explanation,
             [Citation(n, hits[n - 1].chunk) for n in sorted(used)], invalid, unverified,
