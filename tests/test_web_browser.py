@@ -1,0 +1,215 @@
+"""The web UI in a real browser: Debian's Chromium driven by Playwright, against `geohazard serve` running as a
+separate process on the real 0.5B model, real Chroma, e5 and BM25.
+
+Every request the browser makes is recorded; the module ends by asserting none left the app's own host.
+Screenshots of each tab are written to docs/screenshots/ (the README shows them).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from app.config import load_settings
+from app.provision import is_installed
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "docs" / "screenshots"
+GEOHAZARD = [sys.executable, "-m", "app.interfaces.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not is_installed(load_settings().models_dir, "qwen0.5b"):
+        pytest.fail("the 0.5B test model is not installed: run `geohazard model install --model qwen0.5b`")
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's Chromium is missing: run scripts/setup-browser.sh")
+    home = tmp_path_factory.mktemp("web-home")
+    kb = home / "kb"
+    env = {**os.environ, "GEOHAZARD_HOME": str(home), "GEOHAZARD_MODEL": "qwen0.5b", "ANONYMIZED_TELEMETRY": "False"}
+    subprocess.run(GEOHAZARD + ["ingest", str(ROOT / "tests" / "fixtures" / "corpus"), "--kb", str(kb)], env=env,
+                   check=True, capture_output=True, timeout=600)
+    port = free_port()
+    log = (home / "serve.log").open("w")
+    proc = subprocess.Popen(GEOHAZARD + ["serve", "--kb", str(kb), "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url + "/", proc)
+        yield {"url": url, "home": home, "proc": proc}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context(server, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--no-first-run", "--disable-gpu"],
+            viewport={"width": 1400, "height": 1000}, accept_downloads=True, locale="zh-CN",
+        )
+        browser.on("request", lambda request: requests.append(request.url))
+        yield browser, requests
+        browser.close()
+    own = urlsplit(server["url"]).netloc
+    foreign = sorted({u for u in requests if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).netloc != own})
+    print(f"browser requests: {len(requests)}, to other hosts: {len(foreign)}")
+    assert requests, "no requests recorded"
+    assert not foreign, f"the page reached other hosts: {foreign[:10]}"
+
+
+@pytest.fixture(scope="module")
+def page(browser_context, server):
+    browser, _ = browser_context
+    page = browser.pages[0] if browser.pages else browser.new_page()
+    page.set_default_timeout(240_000)
+    page.goto(server["url"])
+    page.locator("#question textarea").wait_for()
+    return page
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_chat_streams_a_cited_answer_and_opens_the_source(page):
+    open_tab(page, "对话")
+    page.locator("#question textarea").fill("示例省规定群测群防员发现异常情况后应当在多长时间内报告？")
+    page.locator("#send").click()
+    seen: list[str] = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        bubbles = page.locator("#chat .message-row.bot-row, #chat .bot").all_inner_texts()
+        if bubbles and (not seen or bubbles[-1] != seen[-1]):
+            seen.append(bubbles[-1])
+        if page.locator("#sources .gh-sources-title", has_text="引用的资料").count():
+            break
+        time.sleep(0.1)
+    answer = page.locator("#chat").inner_text()
+    print(f"distinct bubble states while streaming: {len(seen)}")
+    assert len(seen) >= 3, seen  # status, tokens arriving, final answer
+    assert "30分钟" in answer
+    assert "[1]" in answer or "[2]" in answer or "[3]" in answer
+    source = page.locator("#sources details.gh-source").first
+    source.locator("summary").click()
+    passage = source.locator(".gh-passage").first
+    assert passage.is_visible()
+    assert "第四条" in source.inner_text()
+    assert source.locator("mark").count() >= 1, "cited words are not highlighted"
+    shot(page, "chat")
+
+
+def test_conversation_survives_a_page_refresh(page):
+    page.reload()
+    page.locator("#question textarea").wait_for()
+    page.wait_for_function("document.querySelector('#chat') && document.querySelector('#chat').innerText"
+                           ".includes('30分钟')")
+    assert "群测群防员" in page.locator("#chat").inner_text()
+
+
+def test_assessment_form_shows_the_grade_card(page):
+    open_tab(page, "险情研判")
+    page.locator("#f-place textarea").fill("示例省示例县青山镇石门村三组")
+    page.locator("#f-people input").fill("180")
+    page.locator("#f-households input").fill("45")
+    page.locator("#f-potential input").fill("3000")
+    page.locator("#assess-run").click()
+    card = page.locator("#grade-card .gh-card")
+    card.wait_for()
+    text = card.inner_text()
+    assert "险情" in text and "中型" in text, text
+    assert "Ⅲ级" in text and "应急响应" in text
+    assert "依据" in text
+    shot(page, "assess")
+
+
+def test_duty_brief_exports_a_docx_with_its_fields(page, tmp_path):
+    from docx import Document
+
+    open_tab(page, "值班报告")
+    page.get_by_role("button", name="用最近的研判结果填入").click()
+    page.wait_for_function("document.querySelector('#b-place textarea').value.includes('石门村')")
+    page.locator("#b-time textarea").fill("2026年11月25日8时30分")
+    page.locator("#b-reporter textarea").fill("示例县自然资源局 值班员张三 0000-1234567")
+    page.locator("#brief-check").click()
+    status = page.locator("#brief-status")
+    page.wait_for_function("document.querySelector('#brief-status').innerText.includes('尚缺')")
+    assert "已采取的措施" in status.inner_text()  # the officer has not stated it yet
+    page.locator("#brief-save").click()
+    link = page.locator("#brief-files a", has_text=".docx").first
+    link.wait_for()
+    with page.expect_download() as info:
+        link.click()
+    path = tmp_path / "brief.docx"
+    info.value.save_as(path)
+    doc = Document(str(path))
+    assert doc.paragraphs[0].text == "地质灾害速报"
+    table = {row.cells[0].text: row.cells[1].text for row in doc.tables[0].rows}
+    assert "石门村" in table["发生地点"]
+    assert table["灾害类型"] == "滑坡"
+    assert "180人" in table["人员伤亡和受威胁情况"]
+    assert table["报告单位和联系人"].startswith("示例县自然资源局")
+    assert table["已采取的措施"] == "【待补充】"
+    assert any("缺少" in p.text and "已采取的措施" in p.text for p in doc.paragraphs)
+    shot(page, "brief")
+
+
+def test_uploaded_pdf_is_listed(page, tmp_path):
+    from support.pdfgen import make_pdf
+
+    pdf = make_pdf(tmp_path / "示例市崩塌应急处置办法.pdf",
+                   [["第一条 为做好崩塌灾害应急处置，制定本办法。", "第二条 发现危岩掉块时，立即设置警戒区。"],
+                    ["第三条 崩塌险情解除前，不得撤除警戒。"]])
+    open_tab(page, "知识库")
+    page.locator("#upload input[type=file]").set_input_files(str(pdf))
+    page.locator("#ingest").click()
+    page.locator("#ingest-results", has_text="已导入").wait_for()
+    documents = page.locator("#documents")
+    documents.filter(has_text="示例市崩塌应急处置办法").wait_for()
+    assert "示例市崩塌应急处置办法" in documents.inner_text()
+    shot(page, "kb")
