@@ -99,6 +99,19 @@ def test_extracted_details_keep_only_spans_of_the_report():
     assert keep_verbatim({"place": 5, "signs": "x"}, report)["signs"] == []
 
 
+def test_extracted_spans_must_have_the_shape_of_their_field():
+    """A small model copies "3组" into volume or "1" into rainfall: verbatim, but not that field."""
+    from app.reason.extract import keep_verbatim
+
+    report = "示例县青石村3组后山发生滑坡，威胁180人、45户，24小时降雨120毫米，当地发布红色预警。"
+    details = keep_verbatim({"volume": "180人、45户", "rainfall": "1", "warning_level": "滑坡", "time": "0",
+                             "place": "示例县青石村3组"}, report)
+    assert details == {"hazard_type": "", "place": "示例县青石村3组", "time": "", "volume": "", "rainfall": "",
+                       "warning_level": "", "signs": []}
+    details = keep_verbatim({"rainfall": "24小时降雨120毫米", "warning_level": "红色预警"}, report)
+    assert details["rainfall"] == "24小时降雨120毫米" and details["warning_level"] == "红色预警"
+
+
 def test_an_answer_that_only_restates_the_question_is_a_refusal(prompt, fake_llm):
     question = "按国务院条例逾期不改要罚多少钱？"
     answer = _ask(prompt, fake_llm("【回答】\n按国务院条例逾期不改要罚多少钱[1]。"), _hits("处10万元以上50万元以下的罚款。"),

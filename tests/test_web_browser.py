@@ -7,12 +7,7 @@ Screenshots of each tab are written to docs/screenshots/ (the README shows them)
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,32 +15,12 @@ import pytest
 
 from app.config import load_settings
 from app.provision import is_installed
+from support.webserver import ingest_fixture_corpus, running_server, server_env
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "docs" / "screenshots"
-GEOHAZARD = [sys.executable, "-m", "app.interfaces.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(url)
 
 
 @pytest.fixture(scope="module")
@@ -55,25 +30,10 @@ def server(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.fail("Debian's Chromium is missing: run scripts/setup-browser.sh")
     home = tmp_path_factory.mktemp("web-home")
-    kb = home / "kb"
-    env = {**os.environ, "GEOHAZARD_HOME": str(home), "GEOHAZARD_MODEL": "qwen0.5b", "ANONYMIZED_TELEMETRY": "False"}
-    subprocess.run(GEOHAZARD + ["ingest", str(ROOT / "tests" / "fixtures" / "corpus"), "--kb", str(kb)], env=env,
-                   check=True, capture_output=True, timeout=600)
-    port = free_port()
-    log = (home / "serve.log").open("w")
-    proc = subprocess.Popen(GEOHAZARD + ["serve", "--kb", str(kb), "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(url + "/", proc)
+    env = server_env(home)
+    kb = ingest_fixture_corpus(home, env)
+    with running_server(home, kb, env) as (url, proc):
         yield {"url": url, "home": home, "proc": proc}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +141,7 @@ def test_duty_brief_exports_a_docx_with_its_fields(page, tmp_path):
     page.wait_for_function("document.querySelector('#brief-status').innerText.includes('尚缺')")
     assert "已采取的措施" in status.inner_text()  # the officer has not stated it yet
     page.locator("#brief-save").click()
-    link = page.locator("#brief-files a", has_text=".docx").first
+    link = page.locator("#brief-files a[download$='.docx']").first
     link.wait_for()
     with page.expect_download() as info:
         link.click()
@@ -199,17 +159,53 @@ def test_duty_brief_exports_a_docx_with_its_fields(page, tmp_path):
     shot(page, "brief")
 
 
+HOSTILE = """# 示例县危岩巡查记录
+
+一、巡查情况
+
+黑石沟右岸危岩体WY-07巡查发现新的掉块。<img src=x onerror="window.__pwned=1">
+<script>window.__pwned=2</script>
+[点击查看详情](javascript:window.__pwned=3)
+
+二、处置
+
+**警戒范围**为坡脚以外50米，设专人值守。
+"""
+
+
 def test_uploaded_pdf_is_listed(page, tmp_path):
     from support.pdfgen import make_pdf
 
     pdf = make_pdf(tmp_path / "示例市崩塌应急处置办法.pdf",
                    [["第一条 为做好崩塌灾害应急处置，制定本办法。", "第二条 发现危岩掉块时，立即设置警戒区。"],
                     ["第三条 崩塌险情解除前，不得撤除警戒。"]])
+    hostile = tmp_path / "示例县危岩巡查记录.md"
+    hostile.write_text(HOSTILE, encoding="utf-8")
     open_tab(page, "知识库")
-    page.locator("#upload input[type=file]").set_input_files(str(pdf))
+    page.locator("#upload input[type=file]").set_input_files([str(pdf), str(hostile)])
     page.locator("#ingest").click()
     page.locator("#ingest-results", has_text="已导入").wait_for()
     documents = page.locator("#documents")
     documents.filter(has_text="示例市崩塌应急处置办法").wait_for()
     assert "示例市崩塌应急处置办法" in documents.inner_text()
     shot(page, "kb")
+
+
+def test_document_markup_is_shown_not_run(page):
+    """A document's <script>, onerror handler and javascript: link appear as text in the sources; none runs."""
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    open_tab(page, "对话")
+    page.locator("#question textarea").fill("黑石沟右岸危岩体WY-07巡查发现了什么？")
+    page.locator("#send").click()
+    sources = page.locator("#sources")
+    sources.locator(".gh-source", has_text="示例县危岩巡查记录").first.wait_for()
+    page.wait_for_function("!document.querySelector('#sources').innerText.includes('正在生成')")
+    entry = sources.locator(".gh-source", has_text="示例县危岩巡查记录").first
+    entry.locator("summary").click()
+    shown = entry.inner_text()
+    assert "<script>window.__pwned=2</script>" in shown and "onerror" in shown  # shown as text
+    assert page.evaluate("typeof window.__pwned") == "undefined" and not dialogs
+    assert page.locator("#sources script, #chat script").count() == 0
+    assert page.locator("#sources a[href^='javascript'], #chat a[href^='javascript']").count() == 0
+    print("hostile document: markup shown as text, scripts run: 0")

@@ -184,5 +184,5 @@ CSS = """
 .gh-grade-value { font-weight:bold; }
 .gh-card-part { padding:6px 14px; }
 .gh-card-title { font-weight:bold; margin-top:4px; }
-body, .gradio-container { font-family: system-ui, "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; }
+body, .gradio-container { font-family: system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", sans-serif; }
 """

@@ -23,7 +23,7 @@ from app.config import Settings  # noqa: E402
 from app.interfaces import conversations as convs  # noqa: E402
 from app.interfaces.export import brief_versions, save_brief_version  # noqa: E402
 from app.interfaces.html import CSS, answer_markdown, grade_card_html, sources_html  # noqa: E402
-from app.interfaces.render import answer_json, assessment_as_answer  # noqa: E402
+from app.interfaces.render import answer_json, assessment_as_answer, assessment_json  # noqa: E402
 from app.pipeline import Copilot  # noqa: E402
 from app.reason.assess import HAZARD_TYPES, is_situation  # noqa: E402
 from app.reason.brief import EXTRA, KINDS, check_brief, elements, fields_from_assessment, render_brief  # noqa: E402
@@ -111,6 +111,11 @@ def build_app(copilot: Copilot):
     def owner_of(request) -> str:
         return (getattr(request, "username", None) or "") if request is not None else ""
 
+    def audit_user(request) -> str:
+        """Who asked, for the audit log: the login name, else the browser's address."""
+        client = getattr(getattr(request, "client", None), "host", None) or "unknown"
+        return owner_of(request) or f"web@{client}"
+
     def history_of(conversation) -> list[dict]:
         messages = []
         for turn in conversation.turns:
@@ -155,18 +160,19 @@ def build_app(copilot: Copilot):
         events: queue.Queue = queue.Queue()
         situation = is_situation(question)
         hits_json: list[dict] = []
+        user = audit_user(request)
 
         def work():
             try:
                 if situation:
                     assessment = copilot.assess(question, on_token=lambda t: events.put(("token", t)),
-                                                on_wait=lambda p: events.put(("wait", p)))
+                                                on_wait=lambda p: events.put(("wait", p)), user=user)
                     events.put(("done", assessment_as_answer(assessment, copilot.model_info)))
                 else:
                     hits, retrieve_s = copilot.retrieve(question)
                     events.put(("hits", [h.to_json() for h in hits]))
                     answer = copilot.answer(question, hits, retrieve_s, on_token=lambda t: events.put(("token", t)),
-                                            on_wait=lambda p: events.put(("wait", p)))
+                                            on_wait=lambda p: events.put(("wait", p)), user=user)
                     events.put(("done", answer_json(answer, copilot.model_info)))
             except Exception as exc:  # shown to the user, never swallowed
                 events.put(("error", f"{type(exc).__name__}: {exc}"))
@@ -238,11 +244,13 @@ def build_app(copilot: Copilot):
         return [], sources_html([]), None, gr.update(value=None), None
 
     # ---- assessment --------------------------------------------------------------------------------
-    def run_assessment(*form):
-        text = situation_text(*form)
+    def run_assessment(hazard_type, place, people, households, potential_loss_wan, deaths, missing, injured,
+                       direct_loss_wan, volume, rainfall, warning, signs, free_text, request: gr.Request):
+        text = situation_text(hazard_type, place, people, households, potential_loss_wan, deaths, missing, injured,
+                              direct_loss_wan, volume, rainfall, warning, signs, free_text)
         if not text:
             raise gr.Error("请填写情况或在“情况描述”中输入报告文字 / describe the situation first")
-        assessment = copilot.assess(text)
+        assessment = copilot.assess(text, user=audit_user(request))
         payload = assessment_as_answer(assessment, copilot.model_info)
         card = grade_card_html(payload["assessment"], payload["citations"])
         sources = sources_html(payload["citations"], "\n".join(_explained_sentences(payload["assessment"])),
@@ -324,18 +332,15 @@ def build_app(copilot: Copilot):
         return rows, documents_table(), gr.update(choices=document_choices())
 
     # ---- API (gradio_client) -------------------------------------------------------------------------
-    def ask(question: str) -> dict:
+    def ask(question: str, request: gr.Request) -> dict:
         """Answer a question (or assess a described situation) with citations, as the CLI's `ask --json`."""
-        from app.interfaces.render import ask_payload
+        if is_situation(question):
+            return assessment_as_answer(copilot.assess(question, user=audit_user(request)), copilot.model_info)
+        return answer_json(copilot.ask(question, user=audit_user(request)), copilot.model_info)
 
-        payload, _ = ask_payload(copilot, question)
-        return payload
-
-    def assess(situation: str) -> dict:
+    def assess(situation: str, request: gr.Request) -> dict:
         """Grade a described situation by code from the cited rule and advise; the CLI's `assess --json`."""
-        from app.interfaces.render import assessment_json
-
-        return assessment_json(copilot.assess(situation), copilot.model_info)
+        return assessment_json(copilot.assess(situation, user=audit_user(request)), copilot.model_info)
 
     # ---- layout ------------------------------------------------------------------------------------
     with gr.Blocks(title="地灾应急决策助手", analytics_enabled=False) as app:
@@ -467,7 +472,7 @@ def _explained_sentences(assessment: dict) -> list[str]:
 
 
 def theme():
-    system = ["system-ui", "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", "sans-serif"]
+    system = ["system-ui", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", "sans-serif"]
     return gr.themes.Default(font=system, font_mono=["ui-monospace", "Consolas", "monospace"])
 
 

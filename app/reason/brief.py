@@ -101,10 +101,11 @@ def fields_from_assessment(assessment: dict) -> dict[str, str]:
     fields["casualties"] = "；".join(p for p in people if p)
     fields["direct_loss"] = "；".join(p for p in (figures.get("direct_loss_yuan"), figures.get("potential_loss_yuan"))
                                      if p)
-    signs = situation.get("signs") or []
+    signs = [s for s in situation.get("signs") or [] if s != fields["hazard_type"]]
     causes = [situation.get("rainfall"), situation.get("warning_level"), "、".join(signs) if signs else ""]
     causes += assessment.get("risk_factors") or []
-    fields["cause_trend"] = "；".join(dict.fromkeys(c for c in causes if c))
+    hazard = fields["hazard_type"]
+    fields["cause_trend"] = "；".join(dict.fromkeys(c for c in causes if c and c != hazard))
     fields["measures"] = ""  # what was done is for the officer to state; an assessment does not know it
     grades = [b["summary"] for b in assessment.get("basis") or [] if b.get("summary")]
     evacuation = assessment.get("evacuation") or {}
