@@ -130,3 +130,28 @@ def test_each_save_is_a_new_version_with_docx_and_markdown(tmp_path):
     assert md1 != md2 and md1.exists() and md2.exists() and len(brief_versions(tmp_path)) == 2
     table = {r.cells[0].text: r.cells[1].text for r in Document(str(docx2)).tables[0].rows}
     assert table["规模"] == "约10万方" and table["发生地点"] == "金坪村" and table["下一步工作"] == "【待补充】"
+
+
+def test_a_saved_turn_survives_a_killed_server(tmp_path):
+    """The process appends a turn, then dies by SIGKILL (no clean shutdown); the turn is there after restart."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.sqlite3"
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from app.interfaces import conversations as convs\n"
+        "db = convs.connect(Path(sys.argv[1]))\n"
+        "cid = convs.create_conversation(db, '断电前的问题')\n"
+        "for i in range(20):\n"
+        "    convs.add_turn(db, cid, 'user', f'第{i}个问题')\n"
+        "print(cid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9
+    cid = proc.stdout.strip()
+    conversation = convs.load_conversation(convs.connect(path), cid)
+    print(f"turns written before SIGKILL: 20, found after restart: {len(conversation.turns)}")
+    assert [t.content for t in conversation.turns] == [f"第{i}个问题" for i in range(20)]

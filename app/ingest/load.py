@@ -21,6 +21,8 @@ SUPPORTED = {".md", ".markdown", ".txt", ".text", ".pdf", ".docx", ".html", ".ht
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _ARTICLE_LINE = re.compile(r"^\s*第[一二三四五六七八九十百千零〇两]+条", re.MULTILINE)
 _DOCX_MAX_UNZIPPED = 200 * 1024 * 1024
+_HTML_TEXT = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "div"}
+_HTML_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "li", "table"}
 
 
 def load_file(path: Path, max_bytes: int) -> RawDoc:
@@ -75,11 +77,15 @@ def guess_doc_type(title: str, body: str) -> str:
     return "report"
 
 
+_NOT_A_TITLE = re.compile(r"^第[一二三四五六七八九十百零〇\d]+[条章节款]|[。；;，,：:]$")
+
+
 def _guess_title(body: str, path: Path) -> str:
+    """The first short heading-like line; body text (an article, a sentence) never names the document."""
     for line in body.split("\n")[:30]:
         s = line.strip().lstrip("#").strip()
         if s and len(s) <= 60:
-            return s
+            return path.stem if _NOT_A_TITLE.search(s) else s
     return path.stem
 
 
@@ -108,6 +114,7 @@ def _load_pdf(data: bytes) -> tuple[list[Page], dict, list[str]]:
             raise IngestError("PDF 已加密，无法读取", "encrypted PDF")
         raw_pages = [(page.extract_text() or "") for page in reader.pages]
         info_title = (reader.metadata.title if reader.metadata else None) or ""
+        active = _pdf_active_content(reader)
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
@@ -130,11 +137,38 @@ def _load_pdf(data: bytes) -> tuple[list[Page], dict, list[str]]:
             "PDF has no text layer (scanned?); OCR needed",
         )
     warnings = []
+    if active:
+        warnings.append(f"PDF 含有{'、'.join(zh for zh, _ in active)}，已忽略，不会执行 / PDF contains "
+                        f"{', '.join(en for _, en in active)}: ignored, never run")
     if empty:
         listed = "、".join(map(str, empty))
         warnings.append(f"第{listed}页无文字层，需要 OCR / pages {listed} have no text (OCR needed)")
     meta = {"title": info_title.strip()} if info_title.strip() else {}
     return pages, meta, warnings
+
+
+def _pdf_active_content(reader) -> list[tuple[str, str]]:
+    """What a PDF would run or open by itself (JavaScript, open/page actions, attachments); we only read text."""
+    found = []
+    try:
+        root = reader.trailer["/Root"].get_object()
+        names = root.get("/Names")
+        names = names.get_object() if names is not None else {}
+        if "/JavaScript" in names or "/JS" in str(root.get("/OpenAction", "")):
+            found.append(("JavaScript", "JavaScript"))
+        if _is_action(root.get("/OpenAction")) or "/AA" in root:  # a bare destination only sets the first view
+            found.append(("自动动作（OpenAction/AA）", "automatic actions (OpenAction/AA)"))
+        if "/EmbeddedFiles" in names:
+            found.append(("嵌入附件", "embedded files"))
+    except Exception:  # a damaged catalog: the text is what we read, this check is only a warning
+        pass
+    return found
+
+
+def _is_action(value) -> bool:
+    """An /OpenAction that does something (an action dictionary), not an initial-view destination array."""
+    value = value.get_object() if hasattr(value, "get_object") else value
+    return isinstance(value, dict) and "/S" in value
 
 
 def _load_docx(data: bytes) -> tuple[list[Page], dict, list[str]]:
@@ -173,18 +207,28 @@ def _load_docx(data: bytes) -> tuple[list[Page], dict, list[str]]:
 
 
 def _load_html(data: bytes) -> tuple[list[Page], dict, list[str]]:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Tag
 
     soup = BeautifulSoup(decode_text(data), "html.parser")
     title = soup.title.get_text(strip=True) if soup.title else ""
     for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "head"]):
         tag.decompose()
     lines: list[str] = []
-    for el in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "div"]):
-        if el.name == "div" and el.find(["p", "div", "h1", "h2", "h3", "h4", "li", "table"]):
+    # One pass each way, linear in the number of elements: a hostile page of 200,000 nested <div>s used to
+    # take hours here (a descendant search per div and an ancestor search per element).
+    elements = soup.find_all(True)
+    has_block: dict[int, bool] = {}  # a div holding paragraphs, headings, lists or tables is only a container
+    for el in reversed(elements):
+        has_block[id(el)] = any(c.name in _HTML_BLOCKS or has_block.get(id(c), False)
+                                for c in el.children if isinstance(c, Tag))
+    taken: set[int] = set()  # elements whose text an enclosing element already gave
+    for el in elements:
+        if el.parent is not None and id(el.parent) in taken:
+            taken.add(id(el))
             continue
-        if el.find_parent(["p", "li", "tr", "pre"]):
+        if el.name not in _HTML_TEXT or (el.name == "div" and has_block[id(el)]):
             continue
+        taken.add(id(el))
         if el.name == "tr":
             text = "| " + " | ".join(c.get_text(" ", strip=True) for c in el.find_all(["td", "th"])) + " |"
         else:
