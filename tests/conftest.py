@@ -10,6 +10,28 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--net-guard", choices=("marked", "all", "off"), default="marked",
+                     help="refuse socket connections to non-loopback addresses: in tests marked `offline` "
+                          "(default), in every test, or never (support/netguard.py)")
+
+
+@pytest.fixture
+def no_network():
+    """Connections (and name lookups) to anything but loopback raise support.netguard.NetworkBlocked."""
+    from support.netguard import guarded
+
+    with guarded():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _net_guard(request):
+    mode = request.config.getoption("--net-guard")
+    if mode == "all" or (mode == "marked" and request.node.get_closest_marker("offline")):
+        request.getfixturevalue("no_network")
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("GEOHAZARD_HOME", str(tmp_path / "home"))

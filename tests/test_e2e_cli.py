@@ -16,9 +16,9 @@ import pytest
 
 from app.config import load_settings
 from app.provision import is_installed
-from support.offline import offline_prefix
+from support.offline import offline_env, offline_prefix
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.offline]
 GEOHAZARD = [sys.executable, "-m", "app.interfaces.cli"]
 HIT_KEYS = {"rank", "chunk_id", "source", "title", "locator", "text", "score"}
 CITATION_KEYS = {"n", "chunk_id", "source", "title", "locator", "text"}
@@ -39,7 +39,7 @@ def kb(tmp_path_factory):
 
 
 def run(args: list[str], check_code: int = 0, offline: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GEOHAZARD_MODEL": "qwen0.5b"}
+    env = offline_env({**os.environ, "GEOHAZARD_MODEL": "qwen0.5b"})  # the socket guard too, where unshare is missing
     proc = subprocess.run((OFFLINE if offline else []) + GEOHAZARD + args, capture_output=True, text=True,
                           env=env, timeout=600)
     assert proc.returncode == check_code, proc.stderr[-2000:]

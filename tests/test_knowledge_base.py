@@ -7,6 +7,8 @@ import pytest
 from app.config import load_settings
 from app.pipeline import Copilot
 
+pytestmark = pytest.mark.offline  # in-process real Chroma + e5: no socket may leave the machine
+
 
 @pytest.fixture
 def copilot(tmp_path):

@@ -44,3 +44,12 @@ def test_a_right_fact_with_the_wrong_marker_is_recited_to_the_passage_that_holds
 def test_claim_counts_show_when_nothing_at_all_is_supported():
     result = verify_claims("预计2027年降雨量400毫米[1]。", [ARTICLE_4])
     assert result.claims == 2 and result.supported_claims == 0
+
+
+def test_list_item_numbers_are_not_figures_to_verify():
+    """Found by the injection tests: "1. 向高处转移[1]。" was withheld because "1" is not in the passage."""
+    answer = "撤离要点：\n1. 避免顺沟道方向奔跑[1]。\n2、向沟道两侧的高处转移[1]。\n（3）30分钟内报告[1]。\n1.5亿元损失[1]。"
+    article_8 = Chunk("b", "/law.md", "办法", "regulation", "第八条", "第八条",
+                      "第八条 泥石流沟道两侧的群众撤离时，应当向沟道两侧的高处转移，严禁顺沟道方向奔跑。30分钟内报告。", 0, 50)
+    result = verify_claims(answer, [article_8])
+    assert result.unsupported == ["1.5亿元损失[1]。"]  # a decimal at the start is still a figure

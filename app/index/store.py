@@ -4,6 +4,12 @@ SQLite is the source of truth. A document is written in three steps: mark it `pe
 rows), replace its vectors in Chroma, then insert its chunks and mark it `ready` in one transaction.
 Opening the KB removes whatever a killed writer left `pending` from both indexes, so a file is either
 fully in the dense and lexical indexes or absent from both.
+
+Chroma is either embedded (`<kb>/chroma/`, collection "chunks") or a Chroma server (`chroma_url`). With a
+server, the registry and the BM25 tokens still live in the KB directory (the one source of truth, shared by
+every app instance that uses this KB), and the server holds only the vectors, in a collection named after
+the KB's identity: a random id stored in the registry on first open (see `collection_name`). Two KBs thus
+never share a collection on one server, and a KB keeps its collection wherever its directory is mounted.
 """
 
 from __future__ import annotations
@@ -11,12 +17,17 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import sqlite3
+import sys
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from app.errors import ServiceError
 from app.index.embed import E5Embeddings
 from app.index.lexical import build_bm25, search_bm25, tokenize
 from app.schema import Chunk, RawDoc
@@ -52,7 +63,7 @@ def index_text(chunk: Chunk) -> str:
 
 
 class KnowledgeBase:
-    def __init__(self, directory: Path, embeddings: E5Embeddings):
+    def __init__(self, directory: Path, embeddings: E5Embeddings, chroma_url: str | None = None):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._embeddings = embeddings
@@ -60,9 +71,21 @@ class KnowledgeBase:
         self._db.executescript(_SCHEMA)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._vectors = _open_chroma(self.directory / "chroma", embeddings)
+        self.chroma_url = chroma_url or None
+        if self.chroma_url:
+            self.collection_name = collection_name(self.directory, self._kb_id())
+            self._vectors = _open_chroma_server(self.chroma_url, self.collection_name, embeddings)
+        else:
+            self.collection_name = COLLECTION
+            self._vectors = _open_chroma(self.directory / "chroma", embeddings)
         self._lexical: tuple[int, object, list[str]] | None = None  # (version, bm25, row → chunk_id)
         self.repair()
+
+    def _kb_id(self) -> str:
+        """This KB's identity, created once and kept in the registry (so it travels with the directory)."""
+        with self._db:
+            self._db.execute("INSERT OR IGNORE INTO kv VALUES ('kb_id', ?)", (uuid.uuid4().hex,))
+        return self._db.execute("SELECT value FROM kv WHERE key='kb_id'").fetchone()[0]
 
     # ---- writing -------------------------------------------------------------------------------
     def needs_update(self, source: str, sha256: str) -> bool:
@@ -106,11 +129,38 @@ class KnowledgeBase:
         return True
 
     def repair(self) -> list[str]:
-        """Remove every half-written document (a writer killed mid-way) from both indexes."""
-        pending = [r[0] for r in self._db.execute("SELECT source FROM docs WHERE status='pending'")]
-        for source in pending:
+        """Remove every half-written document (a writer killed mid-way) from both indexes.
+
+        Runs under the write lock, so a document another app instance is writing right now is not taken
+        for an abandoned one. Also drops documents whose vectors are missing from the dense index (e.g. a
+        KB first built with embedded Chroma and now opened against a server) and vectors the registry does
+        not know; both are named on stderr. Returns the sources removed.
+        """
+        with self._write_lock():
+            pending = [r[0] for r in self._db.execute("SELECT source FROM docs WHERE status='pending'")]
+            for source in pending:
+                self._drop(source)
+            return pending + self._reconcile()
+
+    def _reconcile(self) -> list[str]:
+        n_registry = self.chunk_count()
+        if self._vectors._collection.count() == n_registry:
+            return []
+        dense, registry = self.index_ids()
+        stray = sorted(dense - registry)
+        if stray:
+            self._vectors.delete(ids=stray)
+        missing = registry - dense
+        rows = self._db.execute("SELECT chunk_id, source FROM chunks")
+        sources = sorted({source for chunk_id, source in rows if chunk_id in missing})
+        for source in sources:
             self._drop(source)
-        return pending
+        if stray or sources:
+            where = self.chroma_url or "embedded Chroma"
+            print(f"知识库与向量库不一致，已修复 / KB {self.directory} and {where} disagreed: removed "
+                  f"{len(stray)} unknown vectors and {len(sources)} documents without vectors "
+                  f"(re-ingest them): {', '.join(sources)}", file=sys.stderr)
+        return sources
 
     def _mark_pending(self, source: str) -> None:
         with self._db:
@@ -202,18 +252,52 @@ class KnowledgeBase:
         self._db.close()
 
 
-def _open_chroma(path: Path, embeddings: E5Embeddings):
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+def collection_name(directory: Path, kb_id: str) -> str:
+    """Server collection of a KB: `kb-<ascii part of the directory name>-<kb id>`, valid for Chroma."""
+    slug = re.sub(r"[^a-zA-Z0-9]+", "-", Path(directory).name).strip("-")[:40]
+    return f"kb-{slug}-{kb_id[:16]}" if slug else f"kb-{kb_id[:16]}"
+
+
+def _wrap(client, name: str, embeddings: E5Embeddings):
     from langchain_chroma import Chroma
 
-    client = chromadb.PersistentClient(
-        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    )
     return Chroma(
-        collection_name=COLLECTION,
+        collection_name=name,
         embedding_function=embeddings,
         client=client,
         collection_metadata={"hnsw:space": "cosine"},
     )
+
+
+def _open_chroma(path: Path, embeddings: E5Embeddings):
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    client = chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    )
+    return _wrap(client, COLLECTION, embeddings)
+
+
+class VectorStoreError(ServiceError):
+    """The Chroma server is unreachable or refused us."""
+
+
+def _open_chroma_server(url: str, name: str, embeddings: E5Embeddings):
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise VectorStoreError(f"GEOHAZARD_CHROMA_URL 应形如 http://host:port / expected http://host:port: {url}")
+    ssl = parts.scheme == "https"
+    try:
+        client = chromadb.HttpClient(
+            host=parts.hostname, port=parts.port or (443 if ssl else 8000), ssl=ssl,
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
+        return _wrap(client, name, embeddings)
+    except Exception as exc:  # chromadb raises plain ValueError/ConnectionError/httpx errors here
+        raise VectorStoreError(f"无法连接向量库服务 / cannot reach the Chroma server at {url}: {exc}") from exc

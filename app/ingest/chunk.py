@@ -61,9 +61,8 @@ def chunk_document(doc: RawDoc, max_chars: int = 900) -> list[Chunk]:
     chunks: list[Chunk] = []
     for ordinal, (path, locator, start, end) in enumerate(units):
         body = text[start:end]
-        pieces = [(0, body)] if len(body) <= max_chars else [
-            (d.metadata["start_index"], d.page_content) for d in splitter.create_documents([body])
-        ]
+        pieces = [(0, body)] if len(body) <= max_chars else _with_offsets(
+            body, splitter.split_text(body), splitter._chunk_overlap)
         for piece_no, (offset, piece) in enumerate(pieces):
             if not piece.strip():
                 continue
@@ -130,19 +129,21 @@ def chunk_section_units(lines: list[_Line]) -> list[tuple[list[str], str, int, i
     units: list[tuple[list[str], str, int, int]] = []
     stack: list[_Heading] = []
     start = 0
-    body_chars = 0
+    body_chars = 0  # body since the last heading: a section needs some before the next heading closes it
+    unit_body = 0  # body since `start`: whatever is left at the end must not be dropped
     for ln in lines:
         heading = _section_heading(ln.text)
         if heading is None:
             body_chars += len(ln.text.strip())
+            unit_body += len(ln.text.strip())
             continue
         if body_chars >= _MIN_BODY:
             units.append(_unit(stack, start, ln.start))
-            start = ln.start
+            start, unit_body = ln.start, 0
         _push(stack, heading)
         body_chars = 0
     end = lines[-1].end if lines else 0
-    if body_chars > 0 or not units:
+    if unit_body > 0 or not units:
         units.append(_unit(stack, start, end))
     return units
 
@@ -234,6 +235,23 @@ def _page_at(page_starts: list[tuple[int, int | None]], pos: int) -> int | None:
 def _fallback_locator(doc: RawDoc, page_starts, pos: int, n: int) -> str:
     page = _page_at(page_starts, pos)
     return f"第{page}页" if page is not None else f"第{n}段"
+
+
+def _with_offsets(body: str, pieces: list[str], overlap: int) -> list[tuple[int, str]]:
+    """Where each split piece starts in `body`. A piece either starts after the previous one ends or overlaps
+    its last `overlap` characters and goes on past its end; searching only there keeps a repeated phrase (or a
+    piece that also occurs inside the overlap) from being placed at an earlier copy, as langchain's
+    `start_index` does."""
+    out: list[tuple[int, str]] = []
+    prev_start, prev_end = -1, 0
+    for piece in pieces:
+        low = max(prev_start + 1, prev_end - overlap, prev_end - len(piece) + 1, 0)
+        start = body.find(piece, low)
+        if start < 0:  # cannot happen for pieces cut from `body`; never lose the text if it does
+            start = max(body.find(piece), 0)
+        out.append((start, piece))
+        prev_start, prev_end = start, start + len(piece)
+    return out
 
 
 def _chunk_id(source: str, locator: str, ordinal: str, text: str) -> str:

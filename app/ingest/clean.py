@@ -28,20 +28,51 @@ def decode_text(data: bytes) -> str:
     Refuses binary content rather than returning mojibake.
     """
     if data.startswith(b"\xef\xbb\xbf"):
-        return _checked(data[3:].decode("utf-8", errors="strict"))
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _checked(data.decode("utf-16"))
+        data = data[3:]  # a UTF-8 BOM; a later line in another encoding is handled below like any mixed file
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return _checked(data.decode("utf-16"))
+        except UnicodeDecodeError as exc:
+            raise IngestError("UTF-16 文本已损坏（长度或代理对不完整）", f"broken UTF-16 text ({exc.reason})") from exc
     if b"\x00" in data[:4096]:
         raise IngestError("文件含有二进制内容，不是文本", "binary content, not a text file")
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return _checked(data.decode(encoding))
-        except UnicodeDecodeError:
-            continue
+    try:
+        return _checked(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    mixed = _decode_mixed_lines(data)
+    if mixed is not None:
+        return _checked(mixed)
+    try:
+        return _checked(data.decode("gb18030"))
+    except UnicodeDecodeError:
+        pass
     best = from_bytes(data).best()
     if best is None:
         raise IngestError("无法识别文本编码", "unknown text encoding")
     return _checked(str(best))
+
+
+def _decode_mixed_lines(data: bytes) -> str | None:
+    """A file pasted together from UTF-8 and GBK/GB18030 parts: decode line by line, or None if it is not one.
+
+    Used only when some line is clearly UTF-8 (two or more non-ASCII characters) and another is valid only as
+    GB18030; a whole file in one encoding never gets here (it decodes at once above).
+    """
+    lines = data.split(b"\n")
+    decoded, utf8_lines, gb_lines = [], 0, 0
+    for line in lines:
+        try:
+            text = line.decode("utf-8")
+            utf8_lines += sum(1 for ch in text if ord(ch) > 127) >= 2
+        except UnicodeDecodeError:
+            try:
+                text = line.decode("gb18030")
+            except UnicodeDecodeError:
+                return None
+            gb_lines += 1
+        decoded.append(text)
+    return "\n".join(decoded) if utf8_lines and gb_lines else None
 
 
 def _checked(text: str) -> str:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.reason.citations import check_citations, evidence_block
+from app.reason.injection import withheld_numbers, withhold
 from app.reason.llm import Generation, stream_chat
 from app.reason.grading import Grade, grade_disaster, grade_hazard, select_rules, situation_from_text
 from app.reason.prompts import Prompt
@@ -205,7 +206,8 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
             on_token=None) -> tuple[dict, list[int], list[str], list[str], Generation]:
     """Ask the model to explain the computed grade and advise; keep only markers that point at evidence and
     flag claims the cited passages do not hold."""
-    chunks = [h.chunk for h in hits]
+    chunks = withhold([h.chunk for h in hits])  # passages that give the model orders are not evidence
+    withheld = withheld_numbers(chunks)
     messages = prompt.render(situation=text, grading=grading_text(grades),
                              evidence=evidence_block(chunks[:model_evidence]))
     gen = stream_chat(llm, messages, max_tokens, 0.0, seed, on_token=on_token)
@@ -216,7 +218,7 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
     user_text = text + "\n" + grading_text(grades)
 
     def clean(value: str) -> str:
-        check = check_citations(value, len(chunks))
+        check = check_citations(value, len(chunks), withheld)
         invalid.extend(check.invalid)
         used.extend(n for n in check.used if n not in used)
         verification = verify_claims(check.text, chunks, user_text=user_text)
@@ -230,7 +232,7 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
         """The model's items for a field when they cite evidence and pass verification, else extraction."""
         kept = []
         for item in sections[name]:
-            check = check_citations(item, len(model_chunks))
+            check = check_citations(item, len(model_chunks), withheld)
             if check.used and not verify_claims(check.text, chunks, user_text=user_text).unsupported \
                     and item not in text:
                 kept.append(clean(item))
@@ -244,7 +246,7 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
         "grade_basis": "；".join(clean(s) for s in sections["grade_basis"]),
         "response_requirements": field("response_requirements"),
         "risk_factors": risk_factors(text) + [clean(s) for s in sections["risk_factors"]
-                                              if check_citations(s, len(model_chunks)).used],
+                                              if check_citations(s, len(model_chunks), withheld).used],
         "evacuation": {k: "；".join(field(k)) for k in _EVACUATION_KEYS},
         "missing_information": sections["missing_information"],
     }

@@ -21,6 +21,8 @@ _DOC_NAME = re.compile(r"《([^》]{2,40})》")
 _ARABIC = re.compile(r"\d+(?:\.\d+)?\s*[万亿]?")
 _CN_NUMBER = re.compile(rf"[{_CN}]+(?:[万亿][{_CN}]*)?(?=[人户元米年月日时天起处次个间栋座吨方名])")
 _MARKER = re.compile(r"\[(\d+)\]")
+# "1. ", "2、", "（3）" at the start of a list item number the item; they are not figures to verify.
+_LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.．](?!\d)|\d{1,2}[、)）]|[（(]\d{1,2}[)）]|[一二三四五六七八九十]{1,2}、)\s*")
 
 
 @dataclass
@@ -59,7 +61,7 @@ def verify_claims(answer: str, chunks: list[Chunk], user_text: str = "") -> Veri
         sentence = match.group(0)
         out.append(answer[last:match.start()])
         last = match.end()
-        wanted = claims(sentence)
+        wanted = claims(_LIST_ITEM.sub("", sentence, count=1))
         if not any(wanted):
             out.append(sentence)
             continue
