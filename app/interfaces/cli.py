@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from app.config import load_settings
+from app.errors import ServiceError
 from app.interfaces.render import ask_payload, assessment_json, render_assessment
 from app.provision import MODELS, ModelError, install_model, model_status
 
@@ -16,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except ModelError as exc:
+    except (ModelError, ServiceError) as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -71,12 +72,40 @@ def _parser() -> argparse.ArgumentParser:
     kb_arg(p)
     p.set_defaults(func=cmd_chat)
 
+    p = sub.add_parser("serve", help="启动浏览器界面 / start the web UI")
+    kb_arg(p)
+    p.add_argument("--host", default=None, help="绑定地址（默认 127.0.0.1；其他地址必须设置登录）")
+    p.add_argument("--port", type=int, default=None, help="端口（默认 7860）")
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("eval", help="评测 / run an evaluation suite from eval/")
     p.add_argument("suite", choices=["retrieval", "answers", "all"])
     p.add_argument("--limit", type=int, default=None, help="answers: only the first N questions")
     p.add_argument("--kb", type=Path, help="default: an eval KB of corpus/ plus ../shared/corpus-public/")
     p.add_argument("--no-write", action="store_true", help="print only; do not write eval/results/")
+    p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=None,
+                   help="同时评测朴素基线 / also run the naive LangChain baseline (default: on for answers and all)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="性能基准 / benchmark speed, memory and ingest on this machine")
+    p.add_argument("--model", choices=sorted(MODELS), default=None, help="default: GEOHAZARD_MODEL")
+    p.add_argument("--kb", type=Path, help="LLM and retrieval questions run on this KB (default: bundled corpus)")
+    p.add_argument("--runs", type=int, default=6, help="questions per LLM measurement")
+    p.add_argument("--sizes", default="1000,10000,100000", help="synthetic KB sizes for retrieval latency")
+    p.add_argument("--skip-llm", action="store_true", help="no model: retrieval and ingest only")
+    p.add_argument("--skip-ingest", action="store_true", help="no ingest throughput measurement")
+    p.add_argument("--ingest-files", type=int, default=12, help="corpus files ingested (as text and as PDF)")
+    p.add_argument("--no-write", action="store_true", help="print only; do not write eval/results/")
+    p.set_defaults(func=cmd_bench)
+
+    audit_cmd = sub.add_parser("audit", help="审计日志 / audit log").add_subparsers(dest="action", required=True)
+    p = audit_cmd.add_parser("export", help="导出审计记录 / export records")
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    p.add_argument("--out", type=Path, help="output file (default: standard output)")
+    p.add_argument("--since", help="only records at or after this ISO time, e.g. 2026-01-02 or 2026-01-02T08:00+08:00")
+    p.set_defaults(func=cmd_audit_export)
+    p = audit_cmd.add_parser("verify", help="校验哈希链 / verify the hash chain")
+    p.set_defaults(func=cmd_audit_verify)
 
     model = sub.add_parser("model", help="模型管理 / model management").add_subparsers(dest="action", required=True)
     p = model.add_parser("install", help="下载、拼接并校验模型 / fetch, assemble and verify")
@@ -183,6 +212,17 @@ def cmd_remove(args) -> int:
     return 0 if removed else 1
 
 
+def cmd_serve(args) -> int:
+    from app.interfaces.web import ConfigError, serve
+
+    try:
+        serve(_copilot(args), args.host, args.port)
+    except ConfigError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_chat(args) -> int:
     copilot = _copilot(args)
     print("地灾应急决策助手（终端模式）。输入问题回车；输入 exit 退出。", flush=True)
@@ -213,18 +253,74 @@ def cmd_eval(args) -> int:
         for r in failed:
             print(f"✗ {r.path}: {r.message}", file=sys.stderr)
     suites = ["retrieval", "answers"] if args.suite == "all" else [args.suite]
+    use_baseline = args.baseline if args.baseline is not None else args.suite in ("answers", "all")
+    baseline = None
+    if use_baseline:
+        baseline_sources = [Path(d.source) for d in copilot.kb.documents() if Path(d.source).exists()]
+        baseline = evaluation.make_baseline(copilot, baseline_sources)
     for suite in suites:
         if suite == "retrieval":
-            results = evaluation.run_retrieval_eval(copilot)
+            results = evaluation.run_retrieval_eval(copilot, baseline=baseline)
             report = evaluation.retrieval_report(results)
         else:
             questions = evaluation.load_questions("answers")[: args.limit]
-            results = evaluation.run_answers_eval(copilot, questions)
+            results = evaluation.run_answers_eval(copilot, questions, baseline=baseline)
             report = evaluation.answers_report(results)
         print(report)
         if not args.no_write:
             print(f"写入 / written: {evaluation.write_results(results, report, suite)}", file=sys.stderr)
     return 0
+
+
+def cmd_audit_export(args) -> int:
+    from datetime import datetime
+
+    from app import audit
+
+    try:
+        since = datetime.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        print(f"错误：无法识别的时间 / error: not an ISO time: {args.since}", file=sys.stderr)
+        return 2
+    db = audit.connect(load_settings().audit_db)
+    try:
+        records = audit.read_records(db, since)
+    finally:
+        db.close()
+    text = audit.to_csv(records) if args.format == "csv" else audit.to_jsonl(records)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        print(f"已导出 / exported: {len(records)} records → {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_audit_verify(args) -> int:
+    from app import audit
+
+    path = load_settings().audit_db
+    db = audit.connect(path)
+    try:
+        records = audit.read_records(db)
+    finally:
+        db.close()
+    problems = audit.verify_chain(records)
+    for problem in problems:
+        print(f"✗ {problem}")
+    if problems:
+        print(f"审计日志已被篡改 / audit log tampered: {len(problems)} problems in {len(records)} records ({path})")
+        return 1
+    head = records[-1]["hash"] if records else audit.GENESIS
+    print(f"审计日志完整 / audit chain intact: {len(records)} records, head {head} ({path})")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from app.interfaces.bench import run_bench
+
+    return run_bench(args)
 
 
 def cmd_model_install(args) -> int:

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from app.reason.citations import REFUSAL, attribute_uncited, bigrams, check_citations, evidence_block
+from app.reason.injection import withheld_numbers, withhold
 from app.reason.llm import stream_chat
 from app.reason.prompts import Prompt
 from app.reason.verify import verify_claims
@@ -51,6 +52,18 @@ def is_echo(answer: str, question: str) -> bool:
     return len(own - bigrams(question)) < 3
 
 
+def build_messages(question: str, chunks, prompt: Prompt) -> list[dict]:
+    """The exact chat messages sent to the model: the fixed system prompt first (its KV cache is reused
+    between questions), then the compact evidence and the question."""
+    return prompt.render(question=question, evidence=evidence_block(chunks, question=question))
+
+
+def looks_like_refusal(body: str) -> bool:
+    """True when the answer's first sentence says the evidence does not answer the question."""
+    first = _FIRST_SENTENCE.match(body.strip()).group(0)
+    return REFUSAL in first or any(h in first for h in _REFUSAL_HINTS)
+
+
 def refusal(question: str, hits: list[Hit], why: str, prompt_version: str, timings: dict) -> Answer:
     text = f"{REFUSAL}。{why}"
     return Answer(question, text, True, [], hits, [], prompt_version=prompt_version, timings=timings)
@@ -62,13 +75,12 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
     if not hits:
         return refusal(question, hits, "知识库中没有与问题相关的资料；请导入相关的法规、预案或报告后再问。",
                        prompt.tag, {"retrieve_s": retrieve_s, "first_token_s": None, "total_s": retrieve_s})
-    chunks = [h.chunk for h in hits]
-    messages = prompt.render(question=question, evidence=evidence_block(chunks))
+    chunks = withhold([h.chunk for h in hits])  # passages that give the model orders are not evidence
+    messages = build_messages(question, chunks, prompt)
     gen = stream_chat(llm, messages, max_tokens, temperature, seed, on_token=on_token)
     reasoning, body = split_output(gen.text)
-    check = check_citations(body, len(chunks))
-    first = _FIRST_SENTENCE.match(body.strip()).group(0)
-    refused = REFUSAL in first or any(h in first for h in _REFUSAL_HINTS)
+    check = check_citations(body, len(chunks), withheld_numbers(chunks))
+    refused = looks_like_refusal(body)
     if refused:
         check.used.clear()
         if REFUSAL not in check.text:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from app.reason.injection import mask_passage
 from app.schema import Chunk
 
 # [1] [1,2] [1、2] 【1】 ［1］ — what models actually emit; normalised to [1][2].
@@ -27,26 +28,92 @@ class CitationCheck:
     attributed: int = 0  # sentences given a marker by overlap with the evidence
 
 
-def evidence_block(chunks: list[Chunk], max_chars: int = 500) -> str:
-    """Numbered evidence for the prompt: [n] 《title》 locator, then the passage (trimmed)."""
-    parts = []
+# Compact evidence (issue 6): prompt prefill dominates the time to first token on 2 cores, so each passage
+# is cut to the window most relevant to the question, with a smaller budget further down the ranking.
+COMPACT_BUDGETS = (400, 320, 260, 220, 200)
+DUPLICATE_SHARE = 0.8  # a passage whose bigrams are this much inside an earlier one is not repeated
+_UNIT = re.compile(r"[^。；！？!?\n]+[。；！？!?]?\n?|\n")
+
+
+def evidence_block(chunks: list[Chunk], max_chars: int = 500, question: str | None = None,
+                   budgets: tuple[int, ...] = COMPACT_BUDGETS) -> str:
+    """Numbered evidence for the prompt: [n] 《title》 locator, then the passage.
+
+    Without `question` each passage is cut at `max_chars` (the original block). With it the block is compact:
+    a passage that repeats an earlier one (a digest of the same article) is replaced by a pointer to it, and
+    each passage keeps only its window most relevant to the question, `budgets[rank]` characters at most.
+    Numbering always follows the retrieval ranking, so [n] keeps meaning hit n.
+    """
+    parts: list[str] = []
+    kept: list[tuple[int, set[str]]] = []
+    terms = _question_terms(question) if question else []
     for n, chunk in enumerate(chunks, start=1):
-        body = _DOC_BRACKET.sub(r"〔\1〕", chunk.text)
-        if len(body) > max_chars:
-            body = body[:max_chars] + "……"
+        if not chunk.text:  # withheld (reason/injection.py): left out, its number stays unused
+            continue
+        body = mask_passage(_DOC_BRACKET.sub(r"〔\1〕", chunk.text))  # a passage that gives orders is withheld
+        if question is None:
+            if len(body) > max_chars:
+                body = body[:max_chars] + "……"
+        else:
+            own = bigrams(chunk.text)
+            same = next((k for k, grams in kept
+                         if own and len(own & grams) / len(own) >= DUPLICATE_SHARE), None)
+            if same is not None:
+                parts.append(f"[{n}] 《{chunk.title}》 {chunk.locator}\n（内容同[{same}]）")
+                continue
+            kept.append((n, own))
+            first, _, rest = body.partition("\n")
+            if first.startswith("#") and chunk.locator and chunk.locator in first and rest.strip():
+                body = rest.strip()  # the markdown heading repeats the locator shown above
+            body = relevant_window(body, question, budgets[min(n, len(budgets)) - 1], terms)
         parts.append(f"[{n}] 《{chunk.title}》 {chunk.locator}\n{body}")
     return "\n\n".join(parts)
 
 
-def check_citations(answer: str, n_evidence: int) -> CitationCheck:
-    """Keep markers 1..n_evidence, remove and report the rest."""
+def relevant_window(text: str, question: str, budget: int, terms: list[str] | None = None) -> str:
+    """The contiguous run of sentences (at most `budget` characters) sharing most with the question;
+    "……" marks what was left out. A text within budget is returned whole."""
+    if len(text) <= budget:
+        return text
+    units = [u for u in _UNIT.findall(text) if u]
+    terms = _question_terms(question) if terms is None else terms
+    q_grams = bigrams(question)
+    scores = [2 * sum(1 for t in terms if t in u.lower()) + len(bigrams(u) & q_grams) for u in units]
+    best, best_score = (0, 0), -1.0
+    for i in range(len(units)):
+        length, score = 0, 0.0
+        for j in range(i, len(units)):
+            length += len(units[j])
+            if length > budget and j > i:
+                break
+            score += scores[j]
+            if score > best_score:
+                best, best_score = (i, j), score
+    i, j = best
+    window = "".join(units[i:j + 1]).strip()
+    cut = len(window) > budget
+    window = window[:budget]
+    head = "……" if "".join(units[:i]).strip() else ""
+    tail = "……" if cut or "".join(units[j + 1:]).strip() else ""
+    return f"{head}{window}{tail}"
+
+
+def _question_terms(question: str) -> list[str]:
+    from app.retrieve.gate import question_terms
+
+    return question_terms(question)
+
+
+def check_citations(answer: str, n_evidence: int, withheld: set[int] | frozenset[int] = frozenset()
+                    ) -> CitationCheck:
+    """Keep markers 1..n_evidence (except withheld passages), remove and report the rest."""
     check = CitationCheck(text="")
 
     def replace(match: re.Match) -> str:
         kept = []
         for raw in re.split(r"\s*[,，、]\s*", match.group(1)):
             n = int(raw)
-            if 1 <= n <= n_evidence:
+            if 1 <= n <= n_evidence and n not in withheld:
                 kept.append(f"[{n}]")
                 if n not in check.used:
                     check.used.append(n)
