@@ -37,6 +37,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from app.config import APP_NAME, PROJECT_ROOT, load_settings
+from app.reason.citations import COMPACT_BUDGETS
 
 RESULTS_DIR = PROJECT_ROOT / "eval" / "results"
 QUESTIONS = [
@@ -526,7 +527,7 @@ def bench_report(r: dict) -> str:
         lines += ["", "## Time to first token: before / after (raw llama-cpp-python, max_tokens=1)", "",
                   "Before = the v5 evidence block (passages cut at 500 characters); after = the compact block "
                   "(duplicates pointed at, each passage cut to its window most relevant to the question, "
-                  "320/260/220/180/160 characters by rank). Cold = KV cache cleared before the question; "
+                  f"{'/'.join(map(str, COMPACT_BUDGETS))} characters by rank). Cold = KV cache cleared before the question; "
                   "warm = the previous question's prompt is in the cache, so the fixed system prompt (first in "
                   "the prompt) is reused (llama-cpp-python keeps the longest common token prefix).", "",
                   "| evidence | prompt tokens (median) | TTFT cold (median) | question 1 (cold) | "
@@ -633,11 +634,11 @@ def run_bench(args) -> int:
     print(report)
     if not args.no_write:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        stem = RESULTS_DIR / f"{results['date']}-bench-{results['model'] or 'nollm'}"
-        stem.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str),
-                                             encoding="utf-8")
-        stem.with_suffix(".md").write_text(report, encoding="utf-8")
-        log(f"写入 / written: {stem.with_suffix('.md')}")
+        stem = f"{results['date']}-bench-{results['model'] or 'nollm'}"  # "qwen1.5b" has a dot: no with_suffix
+        (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str),
+                                                  encoding="utf-8")
+        (RESULTS_DIR / f"{stem}.md").write_text(report, encoding="utf-8")
+        log(f"写入 / written: {RESULTS_DIR / stem}.md")
     return 0
 
 
