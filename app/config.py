@@ -44,12 +44,18 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(None, description="any other GGUF file; overrides `model`")
     n_ctx: int = 4096
     n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    flash_attn: bool = Field(True, description="llama.cpp flash attention: prefill ~10 % faster on 2 CPU cores")
     max_tokens: int = 640
     temperature: float = 0.0
     seed: int = 42
 
     # Retrieval
-    top_k: int = 5
+    top_k: int = Field(5, description="passages retrieved and shown as sources")
+    evidence_budgets: tuple[int, ...] = Field(
+        (320, 180, 100),
+        description="characters of each passage the model reads, by rank; the model reads as many passages as "
+                    "there are budgets (prefill decides the time to first token: eval/results/*-bench-*.md)",
+    )
     dense_k: int = 20
     lexical_k: int = 20
     rrf_k: int = 60

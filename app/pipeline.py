@@ -154,7 +154,7 @@ class Copilot:
             with self.turns.turn(on_wait):
                 result = answer_question(question, hits, self.llm, self.answer_prompt, max_tokens=s.max_tokens,
                                          temperature=s.temperature, seed=s.seed, on_token=on_token,
-                                         retrieve_s=retrieve_s)
+                                         retrieve_s=retrieve_s, budgets=s.evidence_budgets)
         self._audit(lambda: audit.answer_record(result, user, self._audited_model()))
         return result
 
@@ -244,4 +244,4 @@ class Copilot:
         s = self.settings
         if s.llm_url:
             return RemoteLLM(s.llm_url, s.llm_model, s.llm_api_key)
-        return load_llm(Path(self.model_info.path), s.n_ctx, s.n_threads, s.seed)
+        return load_llm(Path(self.model_info.path), s.n_ctx, s.n_threads, s.seed, flash_attn=s.flash_attn)

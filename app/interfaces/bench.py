@@ -399,7 +399,8 @@ def bench_llm(copilot, questions: list[str], log=print) -> dict:
         })
         log(f"  {q[:16]}… ours {ours_total:.2f} s, raw {raw['total_s']:.2f} s, "
             f"overhead {100 * rows[-1]['overhead']:+.1f} %")
-    return {"ttft": ttft, "rows": rows}
+    return {"ttft": ttft, "rows": rows, "evidence_budgets": list(copilot.settings.evidence_budgets),
+            "flash_attn": copilot.settings.flash_attn}
 
 
 def serving_probe(model: str | None, kb: str | None) -> dict:
@@ -526,8 +527,10 @@ def bench_report(r: dict) -> str:
         t = llm["ttft"]
         lines += ["", "## Time to first token: before / after (raw llama-cpp-python, max_tokens=1)", "",
                   "Before = the v5 evidence block (passages cut at 500 characters); after = the compact block "
-                  "(duplicates pointed at, each passage cut to its window most relevant to the question, "
-                  f"{'/'.join(map(str, COMPACT_BUDGETS))} characters by rank). Cold = KV cache cleared before the question; "
+                  "(duplicates pointed at, the model reads the top "
+                  f"{len(llm.get('evidence_budgets', COMPACT_BUDGETS))} passages, each cut to its window most relevant "
+                  f"to the question, {'/'.join(map(str, llm.get('evidence_budgets', COMPACT_BUDGETS)))} characters by "
+                  f"rank; flash attention {'on' if llm.get('flash_attn') else 'off'}). Cold = KV cache cleared before the question; "
                   "warm = the previous question's prompt is in the cache, so the fixed system prompt (first in "
                   "the prompt) is reused (llama-cpp-python keeps the longest common token prefix).", "",
                   "| evidence | prompt tokens (median) | TTFT cold (median) | question 1 (cold) | "

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from app.reason.citations import REFUSAL, attribute_uncited, bigrams, check_citations, evidence_block
+from app.reason.citations import (COMPACT_BUDGETS, REFUSAL, attribute_uncited, bigrams, check_citations,
+                                  evidence_block)
 from app.reason.injection import withheld_numbers, withhold
 from app.reason.llm import stream_chat
 from app.reason.prompts import Prompt
 from app.reason.verify import verify_claims
-from app.schema import Citation, Hit
+from app.schema import Chunk, Citation, Hit
 
 _REASONING = re.compile(r"【\s*推理(?:过程)?\s*】|^\s*推理(?:过程)?[:：]", re.MULTILINE)
 _ANSWER = re.compile(r"【\s*(?:回答|答案)\s*】|^\s*(?:回答|答案)[:：]", re.MULTILINE)
@@ -52,10 +53,23 @@ def is_echo(answer: str, question: str) -> bool:
     return len(own - bigrams(question)) < 3
 
 
-def build_messages(question: str, chunks, prompt: Prompt) -> list[dict]:
+def build_messages(question: str, chunks, prompt: Prompt, budgets: tuple[int, ...] = COMPACT_BUDGETS) -> list[dict]:
     """The exact chat messages sent to the model: the fixed system prompt first (its KV cache is reused
     between questions), then the compact evidence and the question."""
-    return prompt.render(question=question, evidence=evidence_block(chunks, question=question))
+    return prompt.render(question=question, evidence=evidence_block(chunks, question=question, budgets=budgets))
+
+
+def model_evidence(hits: list[Hit], budgets: tuple[int, ...]) -> list[Chunk]:
+    """What the model reads: the first `len(budgets)` hits that do not give orders (reason/injection.py).
+    Every other hit keeps its place with its text emptied, so [n] is still hit n and it cannot be cited."""
+    chunks, read = [], 0
+    for chunk in withhold([h.chunk for h in hits]):
+        if chunk.text and read < len(budgets):
+            read += 1
+        elif chunk.text:
+            chunk = replace(chunk, text="")
+        chunks.append(chunk)
+    return chunks
 
 
 def looks_like_refusal(body: str) -> bool:
@@ -70,13 +84,16 @@ def refusal(question: str, hits: list[Hit], why: str, prompt_version: str, timin
 
 
 def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_tokens: int,
-                    temperature: float, seed: int, on_token=None, retrieve_s: float = 0.0) -> Answer:
+                    temperature: float, seed: int, on_token=None, retrieve_s: float = 0.0,
+                    budgets: tuple[int, ...] = COMPACT_BUDGETS) -> Answer:
+    """The model reads the top `len(budgets)` hits, each cut to its budget (prefill decides the time to first
+    token); every hit stays in the answer's sources. Citations can only point at passages the model read."""
     start = time.perf_counter()
     if not hits:
         return refusal(question, hits, "知识库中没有与问题相关的资料；请导入相关的法规、预案或报告后再问。",
                        prompt.tag, {"retrieve_s": retrieve_s, "first_token_s": None, "total_s": retrieve_s})
-    chunks = withhold([h.chunk for h in hits])  # passages that give the model orders are not evidence
-    messages = build_messages(question, chunks, prompt)
+    chunks = model_evidence(hits, budgets)
+    messages = build_messages(question, chunks, prompt, budgets)
     gen = stream_chat(llm, messages, max_tokens, temperature, seed, on_token=on_token)
     reasoning, body = split_output(gen.text)
     check = check_citations(body, len(chunks), withheld_numbers(chunks))

@@ -39,7 +39,8 @@ def cpu_has_amx(cpuinfo: str | None = None) -> bool:
     return any(flag in cpuinfo.split() for flag in ("amx_tile", "amx_int8", "amx_bf16"))
 
 
-def load_llm(path: Path, n_ctx: int, n_threads: int, seed: int, use_extra_bufts: bool | None = None):
+def load_llm(path: Path, n_ctx: int, n_threads: int, seed: int, use_extra_bufts: bool | None = None,
+             flash_attn: bool = False):
     """Load a GGUF chat model; `use_extra_bufts=None` decides from the CPU (off when it has AMX)."""
     import llama_cpp
     from llama_cpp import llama_cpp as low
@@ -58,7 +59,7 @@ def load_llm(path: Path, n_ctx: int, n_threads: int, seed: int, use_extra_bufts:
         try:
             return llama_cpp.Llama(
                 model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                n_batch=512, seed=seed, verbose=False,
+                n_batch=512, seed=seed, flash_attn=flash_attn, verbose=False,
             )
         finally:
             low.llama_model_default_params = default_params
