@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.documents import Document
 
+from app.interfaces import eval_report, eval_scoring
 from app.interfaces import evaluation as ev
 from app.reason.citations import REFUSAL
 
@@ -71,7 +72,7 @@ def test_baseline_answer_is_scored_by_the_same_functions(fake_llm):
     result = _baseline(fake_llm, "处10万元以上50万元以下的罚款[1]。", docs).answer(QUESTION["question"])
     assert result.cited == [1] and result.timings["first_token_s"] is not None
     payload, text = ev.baseline_payload(result, QUESTION["question"])
-    row = ev.score_answer(QUESTION, payload, text, 1.5)
+    row = eval_scoring.score_answer(QUESTION, payload, text, 1.5)
     assert row["refused"] is False and row["facts_found"] == 2 and row["citation_valid"] is True
     assert row["unsupported"] == 0 and row["score"] == 1.0
 
@@ -87,14 +88,14 @@ def test_baseline_refusal_detected_by_the_phrase(fake_llm):
     refusal_q = {"id": "n1", "kind": "refusal", "category": "refusal", "question": "烤面包？"}
     result = _baseline(fake_llm, "资料中未找到依据。", [_split("无关。")]).answer("烤面包？")
     payload, text = ev.baseline_payload(result, "烤面包？")
-    row = ev.score_answer(refusal_q, payload, text, 0.5)
+    row = eval_scoring.score_answer(refusal_q, payload, text, 0.5)
     assert row["refused"] is True and row["score"] == 1.0 and payload["citations"] == []
 
 
 def test_our_payload_goes_through_the_same_scoring():
     payload = {"answer": "处10万元以上50万元以下的罚款[1]。", "refused": False, "invalid_citations": [],
                "unsupported_sentences": 0, "citations": [{"n": 1, "source": "/r/corpus/law.md", "locator": "第四十一条"}]}
-    row = ev.score_answer(QUESTION, payload, payload["answer"], 2.0)
+    row = eval_scoring.score_answer(QUESTION, payload, payload["answer"], 2.0)
     assert row["facts_found"] == 2 and row["citation_valid"] is True
 
 
@@ -105,22 +106,23 @@ def test_our_payload_goes_through_the_same_scoring():
 ])
 def test_grade_from_text_when_there_is_no_assessment(text, ok):
     q = {"kind": "grade", "expected": {"grade": "中型", "response_level": "Ⅲ级"}, "facts": [["中型"], ["Ⅲ级", "三级"]]}
-    assert ev.grade_correct({"refused": False}, text, q) is ok
+    assert eval_scoring.grade_correct({"refused": False}, text, q) is ok
 
 
 def test_grade_none_expected_from_text():
     q = {"kind": "grade", "expected": {"grade": None}, "facts": [["人数"], ["无法"]]}
-    assert ev.grade_correct({"refused": False}, "缺少人数，暂时无法定级。", q)
-    assert not ev.grade_correct({"refused": False}, "定为中型。", q)
+    assert eval_scoring.grade_correct({"refused": False}, "缺少人数，暂时无法定级。", q)
+    assert not eval_scoring.grade_correct({"refused": False}, "定为中型。", q)
 
 
 def test_ratio_and_direction():
-    assert ev.ratio(0.9, 0.6) == "1.50×"
-    assert ev.ratio(0.0, 0.0) == "1.00×" and ev.ratio(0.2, 0.0) == "∞" and ev.ratio(None, 0.5) == "–"
-    assert ev.ahead("fact_recall", 0.9, 0.6) == "✓"
-    assert ev.ahead("false_refusal_rate", 0.02, 0.10) == "✓"
-    assert ev.ahead("latency_p50_s", 20.0, 10.0) == "✗"
-    assert ev.ahead("citation_validity", 0.5, 0.5) == "="
+    assert eval_scoring.ratio(0.9, 0.6) == "1.50×"
+    assert eval_scoring.ratio(0.0, 0.0) == "1.00×" and eval_scoring.ratio(0.2, 0.0) == "∞"
+    assert eval_scoring.ratio(None, 0.5) == "–"
+    assert eval_scoring.ahead("fact_recall", 0.9, 0.6) == "✓"
+    assert eval_scoring.ahead("false_refusal_rate", 0.02, 0.10) == "✓"
+    assert eval_scoring.ahead("latency_p50_s", 20.0, 10.0) == "✗"
+    assert eval_scoring.ahead("citation_validity", 0.5, 0.5) == "="
 
 
 def _rows(scores):
@@ -133,15 +135,15 @@ def _rows(scores):
 def test_report_shows_both_columns_ratio_and_categories(tmp_path):
     ours = _rows([("card", 1, 10.0), ("case", 1, 12.0)])
     base = _rows([("card", 1, 5.0), ("case", 0, 6.0)])
-    results = {"date": "2026-11-25", "model": "m", "rows": ours, "summary": ev.answers_summary(ours),
-               "categories": ev.category_scores(ours),
-               "baseline": {"name": "naive", "rows": base, "summary": ev.answers_summary(base),
-                            "categories": ev.category_scores(base)}}
-    report = ev.answers_report(results)
+    results = {"date": "2026-11-25", "model": "m", "rows": ours, "summary": eval_scoring.answers_summary(ours),
+               "categories": eval_scoring.category_scores(ours),
+               "baseline": {"name": "naive", "rows": base, "summary": eval_scoring.answers_summary(base),
+                            "categories": eval_scoring.category_scores(base)}}
+    report = eval_report.answers_report(results)
     assert "| fact_recall | 1.000 | 0.500 | 2.00× | ✓ |" in report
     assert "| case | 1 | 1.000 | 0.000 |" in report
     assert "## Baseline: per question" in report and "答\\|案" in report
-    written = ev.write_results(results, report, "answers", out_dir=tmp_path)
+    written = eval_report.write_results(results, report, "answers", out_dir=tmp_path)
     for name in ("2026-11-25-answers.json", "2026-11-25-answers-latency.png", "2026-11-25-answers-categories.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert written.read_text(encoding="utf-8") == report
@@ -152,20 +154,21 @@ def test_retrieval_report_with_baseline_row_and_plots(tmp_path):
              "baseline_ms": 15.0},
             {"id": "r2", "question": "问", "category": "case", "hybrid": 2, "hybrid_ms": 25.0, "baseline": 3,
              "baseline_ms": 16.0}]
-    modes = {"hybrid": {**ev.retrieval_summary([1, 2]), "latency_p50_ms": 20.0, "latency_p95_ms": 25.0},
-             "baseline": {**ev.retrieval_summary([None, 3]), "latency_p50_ms": 15.0, "latency_p95_ms": 16.0}}
+    modes = {"hybrid": {**eval_scoring.retrieval_summary([1, 2]), "latency_p50_ms": 20.0, "latency_p95_ms": 25.0},
+             "baseline": {**eval_scoring.retrieval_summary([None, 3]), "latency_p50_ms": 15.0, "latency_p95_ms": 16.0}}
     results = {"date": "2026-11-25", "kb_chunks": 10, "skipped": [], "modes": modes, "rows": rows,
                "baseline": "naive"}
-    report = ev.retrieval_report(results)
+    report = eval_report.retrieval_report(results)
     assert "| baseline | 0.000 | 0.500 | 0.167 |" in report and "mrr 4.50×" in report
     assert "| case | 1.000 | 1.000 |" in report
-    ev.write_results(results, report, "retrieval", out_dir=tmp_path)
+    eval_report.write_results(results, report, "retrieval", out_dir=tmp_path)
     assert (tmp_path / "2026-11-25-retrieval-latency.png").stat().st_size > 0
     assert (tmp_path / "2026-11-25-retrieval-categories.png").stat().st_size > 0
 
 
 def test_split_keys_and_multi_rank():
-    expected = [ev.Expected("corpus/law.md", "第四十一条")]
-    ranked = [ev.split_keys(_split("x", "第一条")), ev.split_keys(_split("y", "第四十条|第四十一条"))]
-    assert ev.first_hit_rank_multi(ranked, expected) == 2
-    assert ev.first_hit_rank_multi(ranked[:1], expected) is None
+    expected = [eval_scoring.Expected("corpus/law.md", "第四十一条")]
+    ranked = [eval_scoring.split_keys(_split("x", "第一条")),
+              eval_scoring.split_keys(_split("y", "第四十条|第四十一条"))]
+    assert eval_scoring.first_hit_rank_multi(ranked, expected) == 2
+    assert eval_scoring.first_hit_rank_multi(ranked[:1], expected) is None

@@ -10,7 +10,8 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from app.index.store import KnowledgeBase
-from app.interfaces import bench
+from app.interfaces import bench, bench_synthetic
+from app.interfaces.bench_report import bench_report
 
 SOURCES = [
     ("滑坡前缘出现鼓胀裂缝。后缘拉裂缝不断加宽！坡体上的树木歪斜。", np.array([1.0, 0.0, 0.0], np.float32)),
@@ -20,22 +21,22 @@ SOURCES = [
 
 
 def test_split_sentences_drops_fragments():
-    assert bench.split_sentences("第一句话很完整。短。第三句也足够长吧？尾巴没有句号但够长") == [
+    assert bench_synthetic.split_sentences("第一句话很完整。短。第三句也足够长吧？尾巴没有句号但够长") == [
         "第一句话很完整。", "第三句也足够长吧？", "尾巴没有句号但够长"]
 
 
 def test_synthetic_chunks_recombine_corpus_sentences_with_mean_vectors():
-    items = bench.synthetic_chunks(SOURCES, 50, seed=3)
+    items = bench_synthetic.synthetic_chunks(SOURCES, 50, seed=3)
     assert len(items) == 50
-    again = bench.synthetic_chunks(SOURCES, 50, seed=3)
+    again = bench_synthetic.synthetic_chunks(SOURCES, 50, seed=3)
     assert all(a[0] == b[0] and np.allclose(a[1], b[1]) for a, b in zip(items, again))  # deterministic
-    sentences = {s for text, _ in SOURCES for s in bench.split_sentences(text)}
+    sentences = {s for text, _ in SOURCES for s in bench_synthetic.split_sentences(text)}
     for text, vec in items:
         assert math.isclose(float(np.linalg.norm(vec)), 1.0, rel_tol=1e-5)
         assert len(text) <= 400 and any(s in text for s in sentences)
         assert text.startswith(tuple(sentences))
     # one-sentence-source chunk: its vector is exactly that source's vector
-    single = bench.synthetic_chunks([SOURCES[0]], 5, seed=1)
+    single = bench_synthetic.synthetic_chunks([SOURCES[0]], 5, seed=1)
     assert all(np.allclose(v, [1, 0, 0]) for _, v in single)
 
 
@@ -68,7 +69,7 @@ class _FakeReal(Embeddings):
 
 def test_precomputed_embeddings_use_the_table_and_fall_back():
     real = _FakeReal()
-    emb = bench.PrecomputedEmbeddings(real)
+    emb = bench_synthetic.PrecomputedEmbeddings(real)
     emb.table = {"甲": [1.0, 0.0, 0.0]}
     assert emb.embed_documents(["甲", "乙"]) == [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     assert real.documents == 1 and emb.embed_query("q") == [0.0, 1.0, 0.0]
@@ -76,9 +77,9 @@ def test_precomputed_embeddings_use_the_table_and_fall_back():
 
 def test_synthetic_kb_is_a_real_consistent_knowledge_base_and_is_cached(tmp_path, monkeypatch):
     monkeypatch.setattr("app.index.embed.E5Embeddings", lambda num_threads=None: _FakeReal())
-    directory, meta = bench.synthetic_kb(45, SOURCES, tmp_path, threads=1, log=lambda m: None, per_doc=20)
+    directory, meta = bench_synthetic.synthetic_kb(45, SOURCES, tmp_path, threads=1, log=lambda m: None, per_doc=20)
     assert meta["chunks"] == 45
-    again, meta2 = bench.synthetic_kb(45, SOURCES, tmp_path, threads=1, log=lambda m: None, per_doc=20)
+    again, meta2 = bench_synthetic.synthetic_kb(45, SOURCES, tmp_path, threads=1, log=lambda m: None, per_doc=20)
     assert again == directory and meta2 == meta  # built once
     kb = KnowledgeBase(directory, _FakeReal())
     dense, lexical = kb.index_ids()
@@ -112,7 +113,7 @@ def _results():
 
 
 def test_report_marks_targets_and_describes_the_machine():
-    report = bench.bench_report(_results())
+    report = bench_report(_results())
     assert "Test CPU, 2 cores" in report and "avx512f" in report
     assert "| peak RSS of the serving process | 2100 MB | ≤ 3072 MB ✓ |" in report
     assert "≤ 5 s ✓" in report and "+4.0 %" in report and "≤ 10 % ✓" in report

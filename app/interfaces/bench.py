@@ -1,4 +1,5 @@
-"""`geohazard bench`: speed, memory and ingest throughput of the product on this machine.
+"""`geohazard bench`: speed, memory and ingest throughput of the product on this machine (the measuring; the
+Markdown report is app/interfaces/bench_report.py).
 
 Measures, and writes as Markdown + JSON to eval/results/<date>-bench-<model>.*:
 - serving process (a child process that opens the KB, loads the model, answers two questions): model load time
@@ -7,20 +8,14 @@ Measures, and writes as Markdown + JSON to eval/results/<date>-bench-<model>.*:
   first token (TTFT) before/after the compact evidence block and with/without the reused system-prompt KV cache,
   decode tokens/s and end-to-end answer time;
 - retrieval latency p50/p95 of the real path (KnowledgeBase: Chroma dense + BM25 + RRF) at 1k/10k/100k chunks,
-  on synthetic knowledge bases built once and cached under the user cache dir;
+  on synthetic knowledge bases built once and cached under the user cache dir (app/interfaces/bench_synthetic.py);
 - ingest throughput for text and PDF files (PDFs made from corpus text with tests/support/pdfgen.py).
 
-Synthetic chunks: embedding 100k texts with the real model would take hours on 2 cores, so each synthetic chunk
-recombines 2-4 sentences of real corpus chunks and its vector is the normalised, length-weighted mean of the
-already computed vectors of the chunks those sentences come from (read back from the KB's Chroma collection).
-They enter a real KnowledgeBase through its public add_document(), with an Embeddings object that returns the
-precomputed vectors for those texts (queries are still embedded by the real model).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
@@ -33,11 +28,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from langchain_core.embeddings import Embeddings
-
 from app.config import APP_NAME, PROJECT_ROOT, load_settings
-from app.reason.citations import COMPACT_BUDGETS
+from app.interfaces.bench_report import bench_report
+from app.interfaces.bench_synthetic import (
+    chroma_collection,
+    corpus_vectors,
+    synthetic_kb,
+)
 
 RESULTS_DIR = PROJECT_ROOT / "eval" / "results"
 QUESTIONS = [
@@ -51,8 +48,6 @@ QUESTIONS = [
     "危险区里禁止哪些活动？",
 ]
 WARMUP_QUESTION = "崩塌发生前有哪些前兆？"
-SYNTHETIC_VERSION = "syn-v1"
-_SENTENCE_END = "。！？；!?\n"
 
 
 # ---- pure helpers --------------------------------------------------------------------------------------------
@@ -80,49 +75,6 @@ def common_prefix(a: list[int], b: list[int]) -> int:
             break
         n += 1
     return n
-
-
-def split_sentences(text: str, min_chars: int = 8) -> list[str]:
-    """Sentences (ending at 。！？； or a line break) of at least `min_chars` characters, stripped."""
-    out, start = [], 0
-    for i, ch in enumerate(text):
-        if ch in _SENTENCE_END:
-            piece = text[start:i + 1].strip()
-            if len(piece) >= min_chars:
-                out.append(piece)
-            start = i + 1
-    tail = text[start:].strip()
-    if len(tail) >= min_chars:
-        out.append(tail)
-    return out
-
-
-def synthetic_chunks(sources: list[tuple[str, np.ndarray]], n: int, seed: int = 0, sentences: tuple[int, int] = (2, 4),
-                     max_chars: int = 400) -> list[tuple[str, np.ndarray]]:
-    """`n` synthetic (text, unit vector) pairs: each text joins 2-4 random corpus sentences (at most `max_chars`
-    characters), its vector is the normalised mean of its sentences' source-chunk vectors, weighted by length."""
-    pool = [(i, s) for i, (text, _) in enumerate(sources) for s in split_sentences(text)]
-    if not pool:
-        raise ValueError("no sentences in the source chunks")
-    vectors = np.asarray([v for _, v in sources], dtype=np.float32)
-    rng = np.random.default_rng(seed)
-    out: list[tuple[str, np.ndarray]] = []
-    for _ in range(n):
-        count = int(rng.integers(sentences[0], sentences[1] + 1))
-        picks = rng.integers(0, len(pool), size=count)
-        parts, owners, weights, length = [], [], [], 0
-        for p in picks:
-            owner, sentence = pool[int(p)]
-            if parts and length + len(sentence) > max_chars:
-                break
-            parts.append(sentence)
-            owners.append(owner)
-            weights.append(len(sentence))
-            length += len(sentence)
-        vec = np.average(vectors[owners], axis=0, weights=weights)
-        vec = vec / (np.linalg.norm(vec) or 1.0)
-        out.append(("".join(parts)[:max_chars], vec.astype(np.float32)))
-    return out
 
 
 # ---- machine -------------------------------------------------------------------------------------------------
@@ -156,75 +108,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-# ---- synthetic knowledge bases -------------------------------------------------------------------------------
-class PrecomputedEmbeddings(Embeddings):
-    """Vectors for known passage texts come from a table; queries (and unknown texts) use the real model."""
-
-    def __init__(self, real: Embeddings):
-        self.real = real
-        self.table: dict[str, list[float]] = {}
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        missing = [t for t in texts if t not in self.table]
-        fresh = dict(zip(missing, self.real.embed_documents(missing))) if missing else {}
-        return [self.table.get(t) or fresh[t] for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.real.embed_query(text)
-
-
-def corpus_vectors(kb_dir: Path, kb) -> list[tuple[str, np.ndarray]]:
-    """(chunk text, stored vector) for every chunk of a knowledge base, read through Chroma's own API."""
-    got = _collection(kb_dir).get(include=["embeddings"])
-    chunks = kb.get_chunks(list(got["ids"]))
-    return [(chunks[cid].text, np.asarray(vec, dtype=np.float32))
-            for cid, vec in zip(got["ids"], got["embeddings"]) if cid in chunks]
-
-
-def synthetic_kb(size: int, sources: list[tuple[str, np.ndarray]], cache_dir: Path, threads: int,
-                 log=print, per_doc: int = 500) -> tuple[Path, dict]:
-    """A real KnowledgeBase directory of `size` synthetic chunks, built once per (sources, size) and cached."""
-    from app.index.embed import E5Embeddings
-    from app.index.store import KnowledgeBase, index_text
-    from app.schema import Chunk, Page, RawDoc
-
-    digest = hashlib.sha256(SYNTHETIC_VERSION.encode())
-    for text, vec in sources:
-        digest.update(text.encode())
-        digest.update(np.round(vec, 4).tobytes())
-    directory = cache_dir / f"kb-{size}-{digest.hexdigest()[:12]}"
-    marker = directory / "complete.json"
-    if marker.exists():
-        return directory, json.loads(marker.read_text())
-    import shutil
-
-    shutil.rmtree(directory, ignore_errors=True)
-    start = time.perf_counter()
-    items = synthetic_chunks(sources, size, seed=size)
-    embeddings = PrecomputedEmbeddings(E5Embeddings(num_threads=threads))
-    kb = KnowledgeBase(directory, embeddings)
-    for first in range(0, size, per_doc):
-        doc_no = first // per_doc
-        source = f"synthetic/doc{doc_no:04d}.txt"
-        title = f"合成资料{doc_no:04d}"
-        chunks, offset = [], 0
-        for i, (text, _) in enumerate(items[first:first + per_doc]):
-            chunks.append(Chunk(f"syn{size}-{first + i:06d}", source, title, "synthetic", f"第{i + 1}段",
-                                f"第{i + 1}段", text, offset, offset + len(text)))
-            offset += len(text) + 1
-        embeddings.table = {index_text(c): vec.tolist() for c, (_, vec) in zip(chunks, items[first:first + per_doc])}
-        body = "\n".join(c.text for c in chunks)
-        kb.add_document(RawDoc(source, title, "synthetic", (Page(body),),
-                               sha256=hashlib.sha256(body.encode()).hexdigest()), chunks)
-        if doc_no % 20 == 19:
-            log(f"  合成知识库 / synthetic KB {size}: {first + len(chunks)} chunks")
-    meta = {"chunks": kb.chunk_count(), "build_s": round(time.perf_counter() - start, 1),
-            "source_chunks": len(sources), "method": SYNTHETIC_VERSION}
-    kb.close()
-    marker.write_text(json.dumps(meta))
-    return directory, meta
-
-
 def retrieval_latency(settings, kb_dir: Path, queries: list[str]) -> dict:
     """p50/p95 of the product's retrieval (Copilot.retrieve: dense + BM25 + RRF + chunk fetch) on a KB."""
     from app.index.embed import E5Embeddings
@@ -236,7 +119,7 @@ def retrieval_latency(settings, kb_dir: Path, queries: list[str]) -> dict:
     first_s = time.perf_counter() - start
     hybrid = [copilot.retrieve(q)[1] for q in queries]
     dense, lexical, embed, index = [], [], [], []
-    collection = _collection(kb_dir)
+    collection = chroma_collection(kb_dir)
     query_model = E5Embeddings(num_threads=settings.n_threads)  # the same cached model the KB uses
     for q in queries:
         t = time.perf_counter()
@@ -258,17 +141,6 @@ def retrieval_latency(settings, kb_dir: Path, queries: list[str]) -> dict:
             "lexical_p95_ms": 1000 * percentile(lexical, .95),
             "embed_p50_ms": 1000 * percentile(embed, .5), "embed_p95_ms": 1000 * percentile(embed, .95),
             "hnsw_p50_ms": 1000 * percentile(index or [0.0], .5), "hnsw_p95_ms": 1000 * percentile(index or [0.0], .95)}
-
-
-def _collection(kb_dir: Path):
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    from app.index.store import COLLECTION
-
-    client = chromadb.PersistentClient(path=str(Path(kb_dir) / "chroma"),
-                                       settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
-    return client.get_collection(COLLECTION)
 
 
 # ---- the LLM path --------------------------------------------------------------------------------------------
@@ -477,110 +349,6 @@ def bench_ingest(settings, files: list[Path], log=print) -> dict:
             log(f"  ingest {kind}: {len(done)} files, {pages} pages, {chunks} chunks in {seconds:.1f} s")
             copilot.kb.close()
     return out
-
-
-# ---- report --------------------------------------------------------------------------------------------------
-def _median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
-def _fmt(v, spec=".2f", unit=""):
-    return "n/a" if v is None else f"{v:{spec}}{unit}"
-
-
-def bench_report(r: dict) -> str:
-    m = r["machine"]
-    lines = [f"# Benchmark {r['date']} — {r.get('model') or 'no model'}", "",
-             f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gb', '?')} GB; CPU flags: "
-             f"{' '.join(m.get('flags', []))}; Python {m.get('python')}, llama-cpp-python "
-             f"{m.get('llama_cpp_python', '?')}; n_threads={r.get('n_threads')}; load average at start "
-             f"{m.get('load_avg_start')} (the cores are shared: expect noise).", "",
-             f"Command: `{r.get('command', 'geohazard bench')}`", ""]
-    lines += ["## Summary", "", "| metric | value | target |", "|---|---|---|"]
-    serving = r.get("serving")
-    if serving:
-        lines.append(f"| model load (fresh process) | {serving['model_load_s']:.2f} s | – |")
-        lines.append(f"| peak RSS of the serving process | {serving['peak_rss_mb']:.0f} MB | ≤ 3072 MB "
-                     f"{'✓' if serving['peak_rss_mb'] <= 3072 else '✗'} |")
-    llm = r.get("llm")
-    if llm:
-        rows = llm["rows"]
-        ours_ttft = _median([x["ours_first_token_s"] for x in rows])
-        overhead = _median([x["overhead"] for x in rows])
-        lines += [
-            f"| time to first token, our path (median, system prompt cached) | {_fmt(ours_ttft, unit=' s')} | "
-            f"≤ 5 s {'✓' if ours_ttft is not None and ours_ttft <= 5 else '✗'} |",
-            f"| decode speed, median | {_fmt(_median([x['ours_tokens_per_s'] for x in rows]), '.1f', ' tokens/s')} "
-            "| – |",
-            f"| end-to-end answer time, median | {_fmt(_median([x['ours_total_s'] for x in rows]), unit=' s')} | – |",
-            f"| framework overhead vs raw llama-cpp-python, median | {_fmt(100 * overhead, '+.1f', ' %')} | ≤ 10 % "
-            f"{'✓' if overhead is not None and overhead <= 0.10 else '✗'} |",
-        ]
-    for size, s in sorted((r.get("retrieval") or {}).items(), key=lambda kv: int(kv[0])):
-        ok = "✓" if s["p95_ms"] <= 100 else "✗"
-        lines.append(f"| retrieval p50 / p95 at {int(size):,} chunks | {s['p50_ms']:.1f} / {s['p95_ms']:.1f} ms | "
-                     + (f"p95 ≤ 100 ms {ok} |" if int(size) >= 100000 else "– |"))
-    for kind, s in (r.get("ingest") or {}).items():
-        lines.append(f"| ingest {kind} | {s['pages_per_s']:.2f} pages/s, {s['chunks_per_s']:.1f} chunks/s | – |")
-    if llm:
-        t = llm["ttft"]
-        lines += ["", "## Time to first token: before / after (raw llama-cpp-python, max_tokens=1)", "",
-                  "Before = the v5 evidence block (passages cut at 500 characters); after = the compact block "
-                  "(duplicates pointed at, the model reads the top "
-                  f"{len(llm.get('evidence_budgets', COMPACT_BUDGETS))} passages, each cut to its window most relevant "
-                  f"to the question, {'/'.join(map(str, llm.get('evidence_budgets', COMPACT_BUDGETS)))} characters by "
-                  f"rank; flash attention {'on' if llm.get('flash_attn') else 'off'}). Cold = KV cache cleared before the question; "
-                  "warm = the previous question's prompt is in the cache, so the fixed system prompt (first in "
-                  "the prompt) is reused (llama-cpp-python keeps the longest common token prefix).", "",
-                  "| evidence | prompt tokens (median) | TTFT cold (median) | question 1 (cold) | "
-                  "questions 2..n (warm, median) | tokens reused when warm (median) |",
-                  "|---|---|---|---|---|---|"]
-        for variant, label in (("legacy", "before (v5 block)"), ("compact", "after (compact block)")):
-            v = t[variant]
-            lines.append(f"| {label} | {_median(v['prompt_tokens']):.0f} | {_median(v['cold_s']):.2f} s | "
-                         f"{v['sequence_s'][0]:.2f} s | {_fmt(_median(v['sequence_s'][1:]), unit=' s')} | "
-                         f"{_fmt(_median(v['reused_tokens'][1:]), '.0f')} |")
-        lines += ["", "## Our path against raw llama-cpp-python (same messages, same parameters, same cache state)",
-                  "", "Raw = `llama_cpp.Llama.create_chat_completion(**the exact arguments our pipeline sends)`, "
-                  "streamed; ours = `Copilot.ask` (retrieval, evidence gate, prompt, the same stream, citation "
-                  "checks and claim verification). Both start from the same saved KV state holding another "
-                  "question's prompt (so the system prompt is cached, as when serving).", "",
-                  "| question | retrieve s | ours first token s | raw first token s | ours total s | raw total s "
-                  "| overhead | tokens ours/raw | ours tokens/s |", "|---|---|---|---|---|---|---|---|---|"]
-        for x in llm["rows"]:
-            lines.append(f"| {x['question']} | {x['retrieve_s']:.3f} | {_fmt(x['ours_first_token_s'])} | "
-                         f"{_fmt(x['raw_first_token_s'])} | {x['ours_total_s']:.2f} | {x['raw_total_s']:.2f} | "
-                         f"{100 * x['overhead']:+.1f} % | {x['ours_tokens']}/{x['raw_tokens']} | "
-                         f"{_fmt(x['ours_tokens_per_s'], '.1f')} |")
-    if r.get("retrieval"):
-        lines += ["", "## Retrieval latency by knowledge-base size", "",
-                  "The product path (`Copilot.retrieve`: e5 query embedding, Chroma dense top-20, BM25 top-20, RRF, "
-                  "chunk fetch from SQLite) over real KnowledgeBase directories. Synthetic chunks: 2-4 sentences of "
-                  "real corpus chunks recombined; vector = normalised length-weighted mean of the stored e5 vectors "
-                  "of the chunks the sentences come from (no new embedding); built once, cached under "
-                  f"`{r.get('synthetic_cache', 'the user cache dir')}`. Queries: the retrieval question set.", "",
-                  "Parts: the e5 query embedding (does not depend on the KB size), the HNSW search alone (Chroma "
-                  "query with that vector) and BM25 alone.", "",
-                  "| chunks | queries | p50 ms | p95 ms | embed p50 / p95 ms | HNSW p50 / p95 ms | BM25 p50 / p95 ms "
-                  "| dense (embed + HNSW) p50 ms | first query s | build s |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
-        for size, s in sorted(r["retrieval"].items(), key=lambda kv: int(kv[0])):
-            lines.append(f"| {s['chunks']:,} | {s['queries']} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} | "
-                         f"{s.get('embed_p50_ms', 0):.1f} / {s.get('embed_p95_ms', 0):.1f} | "
-                         f"{s.get('hnsw_p50_ms', 0):.1f} / {s.get('hnsw_p95_ms', 0):.1f} | "
-                         f"{s['lexical_p50_ms']:.1f} / {s.get('lexical_p95_ms', 0):.1f} | "
-                         f"{s['dense_p50_ms']:.1f} | {s['first_query_s']:.2f} | {s.get('build_s', '')} |")
-    if r.get("ingest"):
-        lines += ["", "## Ingest throughput", "",
-                  "The first corpus files (sorted) into a fresh knowledge base, as text and as PDFs made from the "
-                  "same text (38 characters a line, 32 lines a page, embedded CJK font, tests/support/pdfgen.py). "
-                  "Embedding dominates.", "",
-                  "| format | files | pages | chunks | seconds | pages/s | chunks/s | MB |", "|---|---|---|---|---|---|---|---|"]
-        for kind, s in r["ingest"].items():
-            lines.append(f"| {kind} | {s['files']} ({s['failed']} failed) | {s['pages']} | {s['chunks']} | "
-                         f"{s['seconds']:.1f} | {s['pages_per_s']:.2f} | {s['chunks_per_s']:.1f} | {s['mb']:.2f} |")
-    return "\n".join(lines) + "\n"
 
 
 # ---- command -------------------------------------------------------------------------------------------------

@@ -240,7 +240,7 @@ def cmd_chat(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from app.interfaces import evaluation
+    from app.interfaces import eval_report, evaluation
     from app.pipeline import Copilot
 
     settings = load_settings()
@@ -261,14 +261,14 @@ def cmd_eval(args) -> int:
     for suite in suites:
         if suite == "retrieval":
             results = evaluation.run_retrieval_eval(copilot, baseline=baseline)
-            report = evaluation.retrieval_report(results)
+            report = eval_report.retrieval_report(results)
         else:
             questions = evaluation.load_questions("answers")[: args.limit]
             results = evaluation.run_answers_eval(copilot, questions, baseline=baseline)
-            report = evaluation.answers_report(results)
+            report = eval_report.answers_report(results)
         print(report)
         if not args.no_write:
-            print(f"写入 / written: {evaluation.write_results(results, report, suite)}", file=sys.stderr)
+            print(f"写入 / written: {eval_report.write_results(results, report, suite)}", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,157 @@
+"""Evaluation reports: the results of app/interfaces/evaluation.py as Markdown, JSON and PNG plots.
+
+The retrieval report (per mode, per category, per question) and the answer report (ours against the baseline,
+per category, per question); `write_results` writes them with their results and plots to eval/results/.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.config import PROJECT_ROOT
+from app.interfaces.eval_scoring import (
+    SUMMARY_METRICS,
+    ahead,
+    category_scores,
+    ratio,
+    retrieval_categories,
+)
+
+RESULTS_DIR = PROJECT_ROOT / "eval" / "results"
+
+
+def retrieval_report(results: dict) -> str:
+    lines = [f"# Retrieval evaluation {results['date']}", "",
+             f"Knowledge base: {results['kb_chunks']} chunks; questions: "
+             f"{next(iter(results['modes'].values()))['questions']} (skipped, source not loaded: "
+             f"{len(results['skipped'])}).", "",
+             "| mode | hit@1 | hit@5 | MRR | p50 ms | p95 ms |", "|---|---|---|---|---|---|"]
+    for mode, s in results["modes"].items():
+        lines.append(f"| {mode} | {s['hit@1']:.3f} | {s['hit@5']:.3f} | {s['mrr']:.3f} | "
+                     f"{s['latency_p50_ms']:.1f} | {s['latency_p95_ms']:.1f} |")
+    if "baseline" in results["modes"]:
+        ours, base = results["modes"]["hybrid"], results["modes"]["baseline"]
+        lines += ["", f"Baseline: {results.get('baseline', 'naive')}; a baseline split counts as a hit when it "
+                  "holds at least half (or 100 characters) of an expected chunk. Ratio hybrid / baseline: "
+                  + ", ".join(f"{m} {ratio(ours[m], base[m])}" for m in ("hit@1", "hit@5", "mrr")) + "."]
+    cats = retrieval_categories(results)
+    lines += ["", "hit@5 per category:", "", "| category | " + " | ".join(cats) + " |",
+              "|---|" + "---|" * len(cats)]
+    for cat in next(iter(cats.values())):
+        lines.append(f"| {cat} | " + " | ".join(f"{cats[m][cat]:.3f}" for m in cats) + " |")
+    lines += ["", f"![latency]({results['date']}-retrieval-latency.png) "
+              f"![categories]({results['date']}-retrieval-categories.png)"]
+    lines += ["", "| id | category | question | " + " | ".join(results["modes"]) + " |",
+              "|---|---|---|" + "---|" * len(results["modes"])]
+    for row in results["rows"]:
+        ranks = " | ".join("–" if row[m] is None else str(row[m]) for m in results["modes"])
+        lines.append(f"| {row['id']} | {row['category']} | {row['question']} | {ranks} |")
+    return "\n".join(lines) + "\n"
+
+
+def answers_report(results: dict) -> str:
+    s = results["summary"]
+    base = results.get("baseline")
+
+    def num(v, key=""):
+        if v is None:
+            return "n/a"
+        return f"{v:.1f} s" if key.startswith("latency") else f"{v:.3f}"
+
+    lines = [f"# Answer evaluation {results['date']} — {results['model']}", "",
+             f"Questions: {s['questions']}."]
+    if base:
+        b = base["summary"]
+        lines += ["", f"Baseline: {base['name']}, same questions, same model and generation settings, scored by the "
+                  "same functions (`score_answer`). Ratio = ours / baseline; ✓ = ours better (lower is better "
+                  "for false refusals, unsupported sentences and latency).", "",
+                  "| metric | ours | baseline | ratio | ours ahead |", "|---|---|---|---|---|"]
+        for key in SUMMARY_METRICS:
+            lines.append(f"| {key} | {num(s[key], key)} | {num(b[key], key)} | {ratio(s[key], b[key])} | "
+                         f"{ahead(key, s[key], b[key])} |")
+    else:
+        lines += ["", "| metric | value |", "|---|---|"]
+        for key in SUMMARY_METRICS[:-2]:
+            lines.append(f"| {key} | {num(s[key])} |")
+        lines.append(f"| latency p50 / p95 | {s['latency_p50_s']:.1f} s / {s['latency_p95_s']:.1f} s |")
+    cats = results.get("categories") or category_scores(results["rows"])
+    bcats = base["categories"] if base else {}
+    lines += ["", "Per category (facts: fact recall; grade: grade accuracy; refusal: refusal accuracy):", "",
+              "| category | questions | ours |" + (" baseline |" if base else ""),
+              "|---|---|---|" + ("---|" if base else "")]
+    counts: dict[str, int] = {}
+    for r in results["rows"]:
+        counts[r["category"] or r["kind"]] = counts.get(r["category"] or r["kind"], 0) + 1
+    for cat, value in cats.items():
+        lines.append(f"| {cat} | {counts.get(cat, 0)} | {value:.3f} |"
+                     + (f" {bcats.get(cat, 0.0):.3f} |" if base else ""))
+    lines += ["", f"![latency]({results['date']}-answers-latency.png) "
+              f"![categories]({results['date']}-answers-categories.png)"]
+    sections = [("Ours", results["rows"])] + ([("Baseline", base["rows"])] if base else [])
+    for title, rows in sections:
+        lines += ["", f"## {title}: per question", "",
+                  "| id | kind | refused | facts | grade ok | cited right | unsupported | s | answer |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            answer = r["answer"].replace("\n", " ").replace("|", "\\|")[:160]
+            lines.append(f"| {r['id']} | {r['kind']} | {r['refused']} | {r['facts_found']}/{r['facts']} | "
+                         f"{r.get('grade_ok', '')} | {r['citation_valid']} | {r['unsupported']} | {r['seconds']} | "
+                         f"{answer} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(results: dict, report: str, suite: str, out_dir: Path | None = None) -> Path:
+    out_dir = Path(out_dir) if out_dir else RESULTS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"{results['date']}-{suite}"
+    stem.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    stem.with_suffix(".md").write_text(report, encoding="utf-8")
+    if suite == "retrieval":
+        latencies = {m: [r[f"{m}_ms"] for r in results["rows"] if f"{m}_ms" in r] for m in results["modes"]}
+        write_plots(out_dir / f"{stem.name}-latency.png", out_dir / f"{stem.name}-categories.png",
+                    latencies, retrieval_categories(results), "retrieval latency (ms)", "hit@5")
+    elif suite == "answers":
+        columns = {"ours": results["rows"]} | ({"baseline": results["baseline"]["rows"]}
+                                               if results.get("baseline") else {})
+        write_plots(out_dir / f"{stem.name}-latency.png", out_dir / f"{stem.name}-categories.png",
+                    {k: [r["seconds"] for r in rows] for k, rows in columns.items()},
+                    {k: category_scores(rows) for k, rows in columns.items()},
+                    "answer time per question (s)", "score (facts: recall; grade: accuracy; refusal: accuracy)")
+    return stem.with_suffix(".md")
+
+
+def write_plots(latency_png: Path, categories_png: Path, latencies: dict[str, list[float]],
+                categories: dict[str, dict[str, float]], latency_label: str, score_label: str) -> None:
+    """Two PNGs: the latency distribution per column and the per-category scores (Agg backend, English labels,
+    the bundled DejaVu font: nothing is fetched)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    data = [v or [0.0] for v in latencies.values()]
+    ax.boxplot(data, orientation="horizontal", showfliers=True)
+    ax.set_yticks(range(1, len(data) + 1), list(latencies))
+    for i, values in enumerate(data, start=1):
+        ax.plot(values, [i] * len(values), "o", alpha=0.35, markersize=3)
+    ax.set_xlabel(latency_label)
+    ax.set_title("Latency distribution")
+    fig.tight_layout()
+    fig.savefig(latency_png, dpi=110)
+    plt.close(fig)
+
+    cats = sorted({c for scores in categories.values() for c in scores})
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(cats) + 2), 3.8))
+    width = 0.8 / max(1, len(categories))
+    for i, (label, scores) in enumerate(categories.items()):
+        ax.bar([x + i * width for x in range(len(cats))], [scores.get(c, 0.0) for c in cats], width, label=label)
+    ax.set_xticks([x + width * (len(categories) - 1) / 2 for x in range(len(cats))], cats, rotation=30, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(score_label, fontsize=8)
+    ax.set_title("Scores per category")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(categories_png, dpi=110)
+    plt.close(fig)
