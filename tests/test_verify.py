@@ -7,7 +7,7 @@ ARTICLE_4 = Chunk("a", "/law.md", "地质灾害防治条例", "regulation", "第
 
 def test_claims_find_numbers_in_any_notation_documents_and_articles():
     values, docs, articles = claims("依据《中华人民共和国突发事件应对法》第九条，三十人、1.2亿元、45户须转移[2]。")
-    assert values == {30.0, 1.2e8, 45.0}
+    assert values == {(30.0, "person"), (1.2e8, "yuan"), (45.0, "household")}
     assert docs == {"突发事件应对法"}
     assert articles == {"第九条"}
 
@@ -53,3 +53,20 @@ def test_list_item_numbers_are_not_figures_to_verify():
                       "第八条 泥石流沟道两侧的群众撤离时，应当向沟道两侧的高处转移，严禁顺沟道方向奔跑。30分钟内报告。", 0, 50)
     result = verify_claims(answer, [article_8])
     assert result.unsupported == ["1.5亿元损失[1]。"]  # a decimal at the start is still a figure
+
+
+def test_a_number_is_compared_with_what_it_counts():
+    """Found by the end-to-end test: "1小时内报告[3]" passed because passage 3 says "每一处隐患点…一名"."""
+    article_3 = Chunk("c", "/law.md", "办法", "regulation", "第三条", "第三条",
+                      "第三条 乡镇人民政府应当为每一处地质灾害隐患点明确一名群测群防员，负责日常巡查。", 0, 40)
+    result = verify_claims("群测群防员发现异常后应当在1小时内报告[1]。", [article_3])
+    assert result.unsupported == ["群测群防员发现异常后应当在1小时内报告[1]。"]
+    assert verify_claims("每个隐患点明确1名群测群防员[1]。", [article_3]).unsupported == []
+
+
+def test_units_with_gaps_and_unitless_numbers():
+    values, _, _ = claims("转移180余人，约3个小时后滑坡，方量约5万立方米，雨量达120毫米，编号42。")
+    assert values == {(180.0, "person"), (3.0, "hour"), (5e4, "m3"), (120.0, "mm"), (42.0, "")}
+    passage = Chunk("d", "/case.md", "案例", "case", "一", "一", "共撤离180名群众，3小时后坡体滑动。", 0, 20)
+    assert verify_claims("撤离了180人[1]。3小时后滑坡[1]。", [passage]).unsupported == []
+    assert verify_claims("3天后滑坡[1]。", [passage]).unsupported == ["3天后滑坡[1]。"]

@@ -1,8 +1,10 @@
 """Verify cited sentences against the passages they cite.
 
 Numbers (with 万/亿), dates, document names in 《》 and article numbers (第X条) in a sentence must appear in
-one of its cited passages, or in the user's own words. A sentence that fails is flagged in the answer, so a
-fabricated figure, document or article never reaches the reader unmarked.
+one of its cited passages, or in the user's own words. A number is compared with what it counts: "1小时" is
+not supported by "一处" (time vs. count), while a number without a unit on either side matches any unit.
+A sentence that fails is flagged in the answer, so a fabricated figure, document or article never reaches
+the reader unmarked.
 """
 
 from __future__ import annotations
@@ -21,6 +23,22 @@ _DOC_NAME = re.compile(r"《([^》]{2,40})》")
 _ARABIC = re.compile(r"\d+(?:\.\d+)?\s*[万亿]?")
 _CN_NUMBER = re.compile(rf"[{_CN}]+(?:[万亿][{_CN}]*)?(?=[人户元米年月日时天起处次个间栋座吨方名])")
 _MARKER = re.compile(r"\[(\d+)\]")
+# What a number counts, by the unit written after it (synonyms share a kind; 余/多 between them are skipped).
+# Measures keep their own unit (3天 is not 3小时); counted things (处, 个, 次 …) share one kind.
+_UNIT_KINDS = {
+    "second": ("秒",), "minute": ("分钟",), "hour": ("个小时", "小时", "时"), "day": ("天", "日"),
+    "week": ("周",), "month": ("个月", "月"), "year": ("年",),
+    "person": ("人", "名", "位"), "person-time": ("人次",), "household": ("户",), "yuan": ("元",),
+    "m": ("米", "m"), "km": ("公里", "千米", "km"), "cm": ("厘米", "cm"), "mm": ("毫米", "mm"),
+    "m2": ("平方米", "m²", "m2"), "km2": ("平方公里", "平方千米", "km²", "km2"), "ha": ("公顷",), "mu": ("亩",),
+    "m3": ("立方米", "方", "m³", "m3"), "t": ("吨",), "kg": ("千克", "公斤"), "percent": ("%", "％"),
+    "level": ("级",),
+    "count": ("处", "个", "次", "起", "座", "栋", "间", "条", "项", "所", "家", "辆", "台", "道"),
+}
+_UNITS = sorted(((u, k) for k, units in _UNIT_KINDS.items() for u in units), key=lambda uk: -len(uk[0]))
+_UNIT_GAP = re.compile(r"\s*[余多]?\s*")
+
+Quantity = tuple[float, str]  # (value, kind); kind "" when no unit follows the number
 # "1. ", "2、", "（3）" at the start of a list item number the item; they are not figures to verify.
 _LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.．](?!\d)|\d{1,2}[、)）]|[（(]\d{1,2}[)）]|[一二三四五六七八九十]{1,2}、)\s*")
 
@@ -35,15 +53,32 @@ class Verification:
     supported_claims: int = 0  # of those, found in the cited passage or the user's words
 
 
-def claims(sentence: str) -> tuple[set[float], set[str], set[str]]:
-    """The checkable parts of a sentence: numeric values, document names, article numbers."""
+def claims(sentence: str) -> tuple[set[Quantity], set[str], set[str]]:
+    """The checkable parts of a sentence: quantities (value and what it counts), document names, article
+    numbers."""
     articles = set(_ARTICLE.findall(sentence))
     bare = _ARTICLE.sub(" ", _MARKER.sub(" ", sentence))
     docs = {_doc_key(d) for d in _DOC_NAME.findall(bare)}
     bare = _DOC_NAME.sub(" ", bare)
-    values = {v for v in (_value(m.group(0)) for m in _ARABIC.finditer(bare)) if v is not None}
-    values |= {v for v in (_value(m.group(0)) for m in _CN_NUMBER.finditer(bare)) if v is not None}
+    values = set()
+    for pattern in (_ARABIC, _CN_NUMBER):
+        for m in pattern.finditer(bare):
+            value = _value(m.group(0))
+            if value is not None:
+                values.add((value, unit_kind(bare, m.end())))
     return values, docs, articles
+
+
+def unit_kind(text: str, end: int) -> str:
+    """What the number ending at `end` counts ("hour", "person", "yuan", …), "" when no known unit follows."""
+    rest = text[end + len(_UNIT_GAP.match(text, end).group(0)):]
+    return next((kind for unit, kind in _UNITS if rest.startswith(unit)), "")
+
+
+def same_quantity(claim: Quantity, have: set[Quantity]) -> bool:
+    """The passage holds the claimed value counting the same thing (a unitless side matches any unit)."""
+    value, kind = claim
+    return any(v == value and (k == kind or not k or not kind) for v, k in have)
 
 
 def verify_claims(answer: str, chunks: list[Chunk], user_text: str = "") -> Verification:
@@ -89,7 +124,7 @@ def verify_claims(answer: str, chunks: list[Chunk], user_text: str = "") -> Veri
     return result
 
 
-def _source_claims(chunk: Chunk) -> tuple[set[float], set[str], str]:
+def _source_claims(chunk: Chunk) -> tuple[set[Quantity], set[str], str]:
     text = f"{chunk.title}\n{chunk.heading_path}\n{chunk.text}"
     values, docs, articles = claims(text)
     plain = text.replace(" ", "")
@@ -101,7 +136,7 @@ def _supported(wanted, sources, user) -> int:
     values, docs, articles = wanted
     have_values = set().union(*(s[0] for s in sources)) if sources else set()
     plains = [s[2] for s in sources]
-    count = sum(1 for v in values if v in have_values or v in user[0])
+    count = sum(1 for v in values if same_quantity(v, have_values) or same_quantity(v, user[0]))
     count += sum(1 for d in docs if any(d in p for p in plains) or d in user[1])
     count += sum(1 for a in articles if any(a in p for p in plains) or a in user[2])
     return count
