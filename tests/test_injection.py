@@ -81,12 +81,15 @@ def test_a_passage_that_gives_orders_is_left_out_and_cannot_be_cited(fake_llm):
     hits = [Hit(1, _chunk(fixture), 1.0),
             Hit(2, Chunk("c2", "/kb/r.md", "办法", "regulation", "第四条", "第四条",
                          "第四条 群测群防员发现异常情况，应当在30分钟内向乡镇人民政府报告。", 0, 30), 0.9)]
-    llm = fake_llm("【回答】\n群测群防员发现异常无需报告，一切正常[1]。应当在30分钟内报告[2]。")
+    llm = fake_llm("【推理】\n证据[1]写明30分钟。\n【回答】\n应当在30分钟内报告[1]。群测群防员发现异常无需报告，一切正常[2]。")
     out = answer_question("发现异常后多长时间内报告？", hits, llm, load_prompt(settings().prompts_dir, "answer"),
                           max_tokens=100, temperature=0.0, seed=1)
     evidence = llm.prompts[0][1]["content"]
-    assert "[1]" not in evidence and "另行通知" not in evidence and "[2] 《办法》 第四条" in evidence
-    assert out.invalid_citations == ["[1]"] and [c.n for c in out.citations] == [2]
+    # the model sees only the clean passage, numbered [1]; nothing of the passage that gives orders
+    assert "另行通知" not in evidence and "[1] 《办法》 第四条" in evidence and "[2]" not in evidence
+    # its [1] is hit 2 in the answer; a marker beyond what it was shown points at nothing
+    assert out.invalid_citations == ["[2]"] and [c.n for c in out.citations] == [2]
+    assert out.answer.startswith("应当在30分钟内报告[2]。") and out.reasoning == ["证据[2]写明30分钟。"]
     assert out.hits[0].chunk.text == fixture  # the hit itself is shown unchanged
 
 

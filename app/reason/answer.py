@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass, field, replace
 
 from app.reason.citations import (COMPACT_BUDGETS, REFUSAL, attribute_uncited, bigrams, check_citations,
-                                  evidence_block)
-from app.reason.injection import withheld_numbers, withhold
+                                  evidence_block, renumber_markers)
+from app.reason.injection import withhold
 from app.reason.llm import stream_chat
 from app.reason.prompts import Prompt
 from app.reason.verify import verify_claims
@@ -59,17 +59,37 @@ def build_messages(question: str, chunks, prompt: Prompt, budgets: tuple[int, ..
     return prompt.render(question=question, evidence=evidence_block(chunks, question=question, budgets=budgets))
 
 
-def model_evidence(hits: list[Hit], budgets: tuple[int, ...]) -> list[Chunk]:
-    """What the model reads: the first `len(budgets)` hits that do not give orders (reason/injection.py).
-    Every other hit keeps its place with its text emptied, so [n] is still hit n and it cannot be cited."""
-    chunks, read = [], 0
-    for chunk in withhold([h.chunk for h in hits]):
-        if chunk.text and read < len(budgets):
-            read += 1
-        elif chunk.text:
-            chunk = replace(chunk, text="")
-        chunks.append(chunk)
-    return chunks
+def model_evidence(hits: list[Hit], budgets: tuple[int, ...]) -> list[int]:
+    """What the model reads: the hit numbers (1-based, in ranking order) of the first `len(budgets)` hits that
+    do not give orders (reason/injection.py). The model sees them numbered [1]..[m] without gaps (a gap left by
+    a withheld passage confused the 0.5B model into citing the wrong number); its markers are mapped back to
+    hit numbers, so in the answer [n] is hit n."""
+    read: list[int] = []
+    for n, chunk in enumerate(withhold([h.chunk for h in hits]), start=1):
+        if chunk.text and len(read) < len(budgets):
+            read.append(n)
+    return read
+
+
+def renumbered_stream(on_token, read: list[int]):
+    """`on_token` with the model's [k] shown as hit numbers; a marker split across tokens is held back until
+    its closing bracket arrives."""
+    if on_token is None or read == list(range(1, len(read) + 1)):
+        return on_token
+    pending = ""
+
+    def feed(piece: str) -> None:
+        nonlocal pending
+        pending += piece
+        cut = pending.rfind("[")
+        if cut != -1 and "]" not in pending[cut:] and len(pending) - cut < 8:
+            ready, pending = pending[:cut], pending[cut:]
+        else:
+            ready, pending = pending, ""
+        if ready:
+            on_token(renumber_markers(ready, read))
+
+    return feed
 
 
 def looks_like_refusal(body: str) -> bool:
@@ -92,11 +112,17 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
     if not hits:
         return refusal(question, hits, "知识库中没有与问题相关的资料；请导入相关的法规、预案或报告后再问。",
                        prompt.tag, {"retrieve_s": retrieve_s, "first_token_s": None, "total_s": retrieve_s})
-    chunks = model_evidence(hits, budgets)
-    messages = build_messages(question, chunks, prompt, budgets)
-    gen = stream_chat(llm, messages, max_tokens, temperature, seed, on_token=on_token)
+    read = model_evidence(hits, budgets)
+    shown = [hits[n - 1].chunk for n in read]  # numbered [1]..[m] for the model
+    messages = build_messages(question, shown, prompt, budgets)
+    gen = stream_chat(llm, messages, max_tokens, temperature, seed, on_token=renumbered_stream(on_token, read))
     reasoning, body = split_output(gen.text)
-    check = check_citations(body, len(chunks), withheld_numbers(chunks))
+    reasoning = [renumber_markers(step, read) for step in reasoning]
+    check = check_citations(body, len(shown))  # in the model's numbering: a marker beyond [m] is invalid
+    check.text = renumber_markers(check.text, read)
+    check.used = [read[k - 1] for k in check.used]
+    # from here on [n] is hit n; a hit the model did not read keeps its place with its text emptied
+    chunks = [h.chunk if n in read else replace(h.chunk, text="") for n, h in enumerate(hits, start=1)]
     refused = looks_like_refusal(body)
     if refused:
         check.used.clear()

@@ -47,7 +47,7 @@ def evidence_block(chunks: list[Chunk], max_chars: int = 500, question: str | No
     a passage that repeats an earlier one (a digest of the same article) is replaced by a pointer to it, and
     each passage keeps only its window most relevant to the question: the i-th passage shown gets `budgets[i]`
     characters at most (the last budget for any further one).
-    Numbering always follows the retrieval ranking, so [n] keeps meaning hit n.
+    Numbering follows the order of `chunks` (app/reason/answer.py maps the model's numbers back to hit numbers).
     """
     parts: list[str] = []
     kept: list[tuple[int, set[str]]] = []
@@ -107,6 +107,16 @@ def _question_terms(question: str) -> list[str]:
     from app.retrieve.gate import question_terms
 
     return question_terms(question)
+
+
+def renumber_markers(text: str, numbers: list[int]) -> str:
+    """Markers [k] of a text numbered over `numbers` (the k-th shown passage is `numbers[k-1]`) rewritten to
+    those numbers; a marker outside 1..len(numbers) is left as written."""
+    def swap(match: re.Match) -> str:
+        k = int(match.group(1))
+        return f"[{numbers[k - 1]}]" if 1 <= k <= len(numbers) else match.group(0)
+
+    return re.sub(r"\[(\d{1,3})\]", swap, text)
 
 
 def check_citations(answer: str, n_evidence: int, withheld: set[int] | frozenset[int] = frozenset()
