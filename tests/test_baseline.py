@@ -3,6 +3,8 @@ parsing, and that both pipelines' answers go through the same scoring functions.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from langchain_core.documents import Document
 
@@ -172,3 +174,21 @@ def test_split_keys_and_multi_rank():
               eval_scoring.split_keys(_split("y", "第四十条|第四十一条"))]
     assert eval_scoring.first_hit_rank_multi(ranked, expected) == 2
     assert eval_scoring.first_hit_rank_multi(ranked[:1], expected) is None
+
+
+def test_reports_set_a_rerun_against_the_previous_report(tmp_path):
+    """A re-run shows whether the committed numbers were reproduced and which questions changed."""
+    before = _rows([("card", 1, 10.0), ("case", 1, 12.0)])
+    now = _rows([("card", 1, 11.0), ("case", 0, 12.5)])
+    for date, rows in (("2026-11-20", now), ("2026-11-25", before), ("2026-12-01", now)):
+        (tmp_path / f"{date}-answers.json").write_text(json.dumps(
+            {"date": date, "summary": eval_scoring.answers_summary(rows), "rows": rows}), encoding="utf-8")
+    (tmp_path / "2026-11-26-bench-qwen1.5b.json").write_text("{}", encoding="utf-8")
+    name, previous = eval_report.previous_results("answers", "2026-11-29", tmp_path)
+    assert name == "2026-11-25-answers.json"  # the newest up to today; later dates and other suites ignored
+    results = {"date": "2026-11-29", "model": "m", "rows": now, "summary": eval_scoring.answers_summary(now)}
+    report = eval_report.answers_report(results, (name, previous))
+    assert "## Against the previous run (2026-11-25-answers.json)" in report
+    assert "| fact_recall | 1.000 | 0.500 | -0.500 |" in report
+    assert "Questions whose outcome changed: 1: q1 (1.00 → 0.00)" in report
+    assert eval_report.previous_results("answers", "2026-11-01", tmp_path) is None

@@ -69,6 +69,16 @@ def test_ask_cites_the_article_that_holds_the_answer(kb):
     assert out["timings"]["total_s"] >= out["timings"]["first_token_s"] >= out["timings"]["retrieve_s"] > 0
 
 
+def test_plain_ask_shows_the_sources_before_the_model_writes(kb):
+    """Time to first visible output: the retrieved passages are printed first, then the streamed answer,
+    then the checked answer with its sources."""
+    out = run(["ask", "泥石流发生时群众应当往哪里转移？", "--kb", str(kb)]).stdout
+    assert out.startswith("【检索到的资料】")  # stdout is written in order: nothing of the model comes first
+    listing, _, rest = out.partition("\n\n")
+    assert "第八条" in listing  # the article on 泥石流 evacuation is listed before generation starts
+    assert len(rest.strip()) > 0 and "【出处】" in rest[rest.rindex("【回答】"):]
+
+
 def test_question_without_evidence_is_refused_and_says_what_is_missing(kb):
     out = ask(kb, "地震烈度怎么划分？")
     assert out["refused"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.config import load_settings
 from app.errors import ServiceError
-from app.interfaces.render import ask_payload, assessment_json, render_assessment
+from app.interfaces.render import ask_payload, assessment_json, render_assessment, render_hits
 from app.provision import MODELS, ModelError, install_model, model_status
 
 
@@ -188,12 +188,14 @@ def cmd_ask(args) -> int:
     copilot = _copilot(args)
     for qid, question in _questions(args):
         stream = None if (args.json or args.batch) else (lambda piece: print(piece, end="", flush=True))
-        payload, text = ask_payload(copilot, question, args.k, on_token=stream)
+        show = None if stream is None else (lambda hits: print(render_hits(hits) + "\n", flush=True))
+        payload, text = ask_payload(copilot, question, args.k, on_token=stream, on_hits=show)
         if args.json or args.batch:
             _emit({"id": qid, **payload} if args.batch else payload)
         else:
             print("\n\n" + text)
     return 0
+
 
 def cmd_list(args) -> int:
     docs = _copilot(args).kb.documents()
@@ -235,7 +237,8 @@ def cmd_chat(args) -> int:
         if question.lower() in ("exit", "quit", "退出"):
             return 0
         if question:
-            _, text = ask_payload(copilot, question, on_token=lambda p: print(p, end="", flush=True))
+            _, text = ask_payload(copilot, question, on_token=lambda p: print(p, end="", flush=True),
+                                  on_hits=lambda hits: print(render_hits(hits) + "\n", flush=True))
             print("\n\n" + text)
 
 
@@ -261,11 +264,11 @@ def cmd_eval(args) -> int:
     for suite in suites:
         if suite == "retrieval":
             results = evaluation.run_retrieval_eval(copilot, baseline=baseline)
-            report = eval_report.retrieval_report(results)
+            report = eval_report.retrieval_report(results, eval_report.previous_results(suite, results["date"]))
         else:
             questions = evaluation.load_questions("answers")[: args.limit]
             results = evaluation.run_answers_eval(copilot, questions, baseline=baseline)
-            report = eval_report.answers_report(results)
+            report = eval_report.answers_report(results, eval_report.previous_results(suite, results["date"]))
         print(report)
         if not args.no_write:
             print(f"写入 / written: {eval_report.write_results(results, report, suite)}", file=sys.stderr)

@@ -2,6 +2,8 @@
 
 The retrieval report (per mode, per category, per question) and the answer report (ours against the baseline,
 per category, per question); `write_results` writes them with their results and plots to eval/results/.
+Each report also sets its numbers against the previous report of the same suite (`previous_results`), so a
+re-run shows whether the committed numbers were reproduced and which questions changed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,55 @@ from app.interfaces.eval_scoring import (
 RESULTS_DIR = PROJECT_ROOT / "eval" / "results"
 
 
-def retrieval_report(results: dict) -> str:
+def previous_results(suite: str, date: str, out_dir: Path | None = None) -> tuple[str, dict] | None:
+    """The newest earlier report of `suite` in eval/results (the same date counts: a re-run overwrites it),
+    as (file name, results)."""
+    out_dir = Path(out_dir) if out_dir else RESULTS_DIR
+    candidates = sorted(p for p in out_dir.glob(f"????-??-??-{suite}.json") if p.name[:10] <= date)
+    if not candidates:
+        return None
+    return candidates[-1].name, json.loads(candidates[-1].read_text(encoding="utf-8"))
+
+
+def _delta(now: float | None, before: float | None, fmt: str) -> str:
+    if now is None or before is None:
+        return "–"
+    return f"{now - before:+{fmt}}" if abs(now - before) > 1e-9 else "0"
+
+
+def against_previous(suite: str, results: dict, previous: tuple[str, dict] | None) -> list[str]:
+    """Report lines: the summary against the previous run and the questions whose outcome changed."""
+    if not previous:
+        return []
+    name, before = previous
+    lines = ["", f"## Against the previous run ({name})", ""]
+    if suite == "retrieval":
+        lines += ["| mode | hit@1 | hit@5 | MRR | Δ hit@1 | Δ hit@5 | Δ MRR |", "|---|---|---|---|---|---|---|"]
+        for mode, s in results["modes"].items():
+            b = before.get("modes", {}).get(mode, {})
+            lines.append(f"| {mode} | {s['hit@1']:.3f} | {s['hit@5']:.3f} | {s['mrr']:.3f} | "
+                         + " | ".join(_delta(s[m], b.get(m), ".3f") for m in ("hit@1", "hit@5", "mrr")) + " |")
+        old = {r["id"]: r for r in before.get("rows", [])}
+        changed = [f"{r['id']} ({m}: {old[r['id']].get(m)} → {r[m]})" for r in results["rows"] if r["id"] in old
+                   for m in results["modes"] if m in old[r["id"]] and old[r["id"]][m] != r[m]]
+    else:
+        s, b = results["summary"], before.get("summary", {})
+        if b.get("questions") != s["questions"]:
+            lines += [f"(The previous run answered {b.get('questions')} questions, this one {s['questions']}.)", ""]
+        lines += ["| metric | previous | now | Δ |", "|---|---|---|---|"]
+        for key in SUMMARY_METRICS:
+            fmt = ".1f" if key.startswith("latency") else ".3f"
+            prev = "n/a" if b.get(key) is None else f"{b[key]:{fmt}}"
+            now = "n/a" if s.get(key) is None else f"{s[key]:{fmt}}"
+            lines.append(f"| {key} | {prev} | {now} | {_delta(s.get(key), b.get(key), fmt)} |")
+        old = {r["id"]: r for r in before.get("rows", [])}
+        changed = [f"{r['id']} ({old[r['id']]['score']:.2f} → {r['score']:.2f})" for r in results["rows"]
+                   if r["id"] in old and abs(old[r["id"]]["score"] - r["score"]) > 1e-9]
+    lines += ["", f"Questions whose outcome changed: {len(changed)}" + (": " + ", ".join(changed) if changed else ".")]
+    return lines
+
+
+def retrieval_report(results: dict, previous: tuple[str, dict] | None = None) -> str:
     lines = [f"# Retrieval evaluation {results['date']}", "",
              f"Knowledge base: {results['kb_chunks']} chunks; questions: "
              f"{next(iter(results['modes'].values()))['questions']} (skipped, source not loaded: "
@@ -42,6 +92,7 @@ def retrieval_report(results: dict) -> str:
         lines.append(f"| {cat} | " + " | ".join(f"{cats[m][cat]:.3f}" for m in cats) + " |")
     lines += ["", f"![latency]({results['date']}-retrieval-latency.png) "
               f"![categories]({results['date']}-retrieval-categories.png)"]
+    lines += against_previous("retrieval", results, previous)
     lines += ["", "| id | category | question | " + " | ".join(results["modes"]) + " |",
               "|---|---|---|" + "---|" * len(results["modes"])]
     for row in results["rows"]:
@@ -50,7 +101,7 @@ def retrieval_report(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def answers_report(results: dict) -> str:
+def answers_report(results: dict, previous: tuple[str, dict] | None = None) -> str:
     s = results["summary"]
     base = results.get("baseline")
 
@@ -88,6 +139,7 @@ def answers_report(results: dict) -> str:
                      + (f" {bcats.get(cat, 0.0):.3f} |" if base else ""))
     lines += ["", f"![latency]({results['date']}-answers-latency.png) "
               f"![categories]({results['date']}-answers-categories.png)"]
+    lines += against_previous("answers", results, previous)
     sections = [("Ours", results["rows"])] + ([("Baseline", base["rows"])] if base else [])
     for title, rows in sections:
         lines += ["", f"## {title}: per question", "",

@@ -97,14 +97,27 @@ def render_assessment(assessment) -> str:
     return "\n".join(lines)
 
 
-def ask_payload(copilot, question: str, k: int | None = None, on_token=None) -> tuple[dict, str]:
+def render_hits(hits) -> str:
+    """The retrieved passages, shown while the model is still writing (time to first visible output)."""
+    lines = ["【检索到的资料】（正在生成回答…）"]
+    for h in hits:
+        page = h.to_json()["page"]
+        lines.append(f"[{h.rank}] 《{h.chunk.title}》 {h.chunk.locator} {page}".rstrip())
+    return "\n".join(lines)
+
+
+def ask_payload(copilot, question: str, k: int | None = None, on_token=None, on_hits=None) -> tuple[dict, str]:
     """Answer a question in the `ask` JSON shape; a described situation is assessed (grade card included).
-    Returns the payload and its Chinese text rendering."""
+    `on_hits(hits)` is called with the retrieved passages before the model starts (questions only; an
+    assessment retrieves with several queries). Returns the payload and its Chinese text rendering."""
     from app.reason.assess import is_situation
 
     if is_situation(question):
         assessment = copilot.assess(question, on_token=on_token)
         payload = assessment_as_answer(assessment, copilot.model_info)
         return payload, payload["answer"]
-    answer = copilot.ask(question, k, on_token=on_token)
+    hits, retrieve_s = copilot.retrieve(question, k)
+    if on_hits is not None and hits:
+        on_hits(hits)
+    answer = copilot.answer(question, hits, retrieve_s, on_token=on_token)
     return answer_json(answer, copilot.model_info), render_answer(answer)
