@@ -157,7 +157,7 @@ def test_a_withheld_passage_does_not_take_a_reading_slot(prompt, fake_llm):
 def test_streamed_markers_are_shown_as_hit_numbers(prompt, fake_llm):
     """With a passage withheld, the model's [1] is hit 2 while it streams too, even when a marker is split
     across tokens."""
-    from app.reason.answer import renumbered_stream
+    from app.reason.citations import renumbered_stream
 
     shown: list[str] = []
     feed = renumbered_stream(shown.append, [2, 3])

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from app.reason.citations import (COMPACT_BUDGETS, REFUSAL, attribute_uncited, bigrams, check_citations,
-                                  evidence_block, renumber_markers)
+                                  evidence_block, renumber_markers, renumbered_stream)
 from app.reason.injection import withhold
 from app.reason.llm import stream_chat
 from app.reason.prompts import Prompt
@@ -69,27 +69,6 @@ def model_evidence(hits: list[Hit], budgets: tuple[int, ...]) -> list[int]:
         if chunk.text and len(read) < len(budgets):
             read.append(n)
     return read
-
-
-def renumbered_stream(on_token, read: list[int]):
-    """`on_token` with the model's [k] shown as hit numbers; a marker split across tokens is held back until
-    its closing bracket arrives."""
-    if on_token is None or read == list(range(1, len(read) + 1)):
-        return on_token
-    pending = ""
-
-    def feed(piece: str) -> None:
-        nonlocal pending
-        pending += piece
-        cut = pending.rfind("[")
-        if cut != -1 and "]" not in pending[cut:] and len(pending) - cut < 8:
-            ready, pending = pending[:cut], pending[cut:]
-        else:
-            ready, pending = pending, ""
-        if ready:
-            on_token(renumber_markers(ready, read))
-
-    return feed
 
 
 def looks_like_refusal(body: str) -> bool:

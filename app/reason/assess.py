@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from app.reason.citations import check_citations, evidence_block
+from app.reason.citations import check_citations, evidence_block, renumber_markers, renumbered_stream
 from app.reason.injection import withheld_numbers, withhold
 from app.reason.llm import Generation, stream_chat
 from app.reason.grading import Grade, grade_disaster, grade_hazard, select_rules, situation_from_text
@@ -208,14 +208,21 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
     flag claims the cited passages do not hold."""
     chunks = withhold([h.chunk for h in hits])  # passages that give the model orders are not evidence
     withheld = withheld_numbers(chunks)
+    read = [n for n, c in enumerate(chunks[:model_evidence], start=1) if c.text]  # shown as [1]..[m], no gap
     messages = prompt.render(situation=text, grading=grading_text(grades),
-                             evidence=evidence_block(chunks[:model_evidence]))
-    gen = stream_chat(llm, messages, max_tokens, 0.0, seed, on_token=on_token)
-    sections = parse_sections(gen.text)
+                             evidence=evidence_block([chunks[n - 1] for n in read]))
+    gen = stream_chat(llm, messages, max_tokens, 0.0, seed, on_token=renumbered_stream(on_token, read))
     used: list[int] = []
     invalid: list[str] = []
     unverified: list[str] = []
     user_text = text + "\n" + grading_text(grades)
+
+    def to_hit_numbers(item: str) -> str:
+        check = check_citations(item, len(read))  # the model's numbering: a marker beyond [m] is invalid
+        invalid.extend(check.invalid)
+        return renumber_markers(check.text, read)
+
+    sections = {name: [to_hit_numbers(item) for item in items] for name, items in parse_sections(gen.text).items()}
 
     def clean(value: str) -> str:
         check = check_citations(value, len(chunks), withheld)

@@ -119,6 +119,27 @@ def renumber_markers(text: str, numbers: list[int]) -> str:
     return re.sub(r"\[(\d{1,3})\]", swap, text)
 
 
+def renumbered_stream(on_token, read: list[int]):
+    """`on_token` with the model's [k] shown as hit numbers; a marker split across tokens is held back until
+    its closing bracket arrives."""
+    if on_token is None or read == list(range(1, len(read) + 1)):
+        return on_token
+    pending = ""
+
+    def feed(piece: str) -> None:
+        nonlocal pending
+        pending += piece
+        cut = pending.rfind("[")
+        if cut != -1 and "]" not in pending[cut:] and len(pending) - cut < 8:
+            ready, pending = pending[:cut], pending[cut:]
+        else:
+            ready, pending = pending, ""
+        if ready:
+            on_token(renumber_markers(ready, read))
+
+    return feed
+
+
 def check_citations(answer: str, n_evidence: int, withheld: set[int] | frozenset[int] = frozenset()
                     ) -> CitationCheck:
     """Keep markers 1..n_evidence (except withheld passages), remove and report the rest."""
