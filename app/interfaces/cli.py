@@ -264,11 +264,14 @@ def cmd_eval(args) -> int:
     for suite in suites:
         if suite == "retrieval":
             results = evaluation.run_retrieval_eval(copilot, baseline=baseline)
-            report = eval_report.retrieval_report(results, eval_report.previous_results(suite, results["date"]))
         else:
             questions = evaluation.load_questions("answers")[: args.limit]
             results = evaluation.run_answers_eval(copilot, questions, baseline=baseline)
-            report = eval_report.answers_report(results, eval_report.previous_results(suite, results["date"]))
+        previous = eval_report.previous_results(suite, results["date"])  # read before this run replaces it
+        if not args.no_write:
+            eval_report.save_json(results, suite)
+        render = eval_report.retrieval_report if suite == "retrieval" else eval_report.answers_report
+        report = render(results, previous)
         print(report)
         if not args.no_write:
             print(f"写入 / written: {eval_report.write_results(results, report, suite)}", file=sys.stderr)

@@ -18,6 +18,7 @@ from app.interfaces.eval_scoring import (
     category_scores,
     ratio,
     retrieval_categories,
+    row_score,
 )
 
 RESULTS_DIR = PROJECT_ROOT / "eval" / "results"
@@ -64,9 +65,9 @@ def against_previous(suite: str, results: dict, previous: tuple[str, dict] | Non
             prev = "n/a" if b.get(key) is None else f"{b[key]:{fmt}}"
             now = "n/a" if s.get(key) is None else f"{s[key]:{fmt}}"
             lines.append(f"| {key} | {prev} | {now} | {_delta(s.get(key), b.get(key), fmt)} |")
-        old = {r["id"]: r for r in before.get("rows", [])}
-        changed = [f"{r['id']} ({old[r['id']]['score']:.2f} → {r['score']:.2f})" for r in results["rows"]
-                   if r["id"] in old and abs(old[r["id"]]["score"] - r["score"]) > 1e-9]
+        old = {r["id"]: r.get("score", row_score(r)) for r in before.get("rows", [])}  # older reports: no score
+        changed = [f"{r['id']} ({old[r['id']]:.2f} → {r['score']:.2f})" for r in results["rows"]
+                   if r["id"] in old and abs(old[r["id"]] - r["score"]) > 1e-9]
     lines += ["", f"Questions whose outcome changed: {len(changed)}" + (": " + ", ".join(changed) if changed else ".")]
     return lines
 
@@ -153,11 +154,18 @@ def answers_report(results: dict, previous: tuple[str, dict] | None = None) -> s
     return "\n".join(lines) + "\n"
 
 
-def write_results(results: dict, report: str, suite: str, out_dir: Path | None = None) -> Path:
+def save_json(results: dict, suite: str, out_dir: Path | None = None) -> Path:
+    """The results alone, written as soon as a suite has run (an hour of answers is never lost to a report)."""
     out_dir = Path(out_dir) if out_dir else RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"{results['date']}-{suite}"
-    stem.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    path = out_dir / f"{results['date']}-{suite}.json"
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def write_results(results: dict, report: str, suite: str, out_dir: Path | None = None) -> Path:
+    out_dir = Path(out_dir) if out_dir else RESULTS_DIR
+    stem = save_json(results, suite, out_dir).with_suffix("")
     stem.with_suffix(".md").write_text(report, encoding="utf-8")
     if suite == "retrieval":
         latencies = {m: [r[f"{m}_ms"] for r in results["rows"] if f"{m}_ms" in r] for m in results["modes"]}
