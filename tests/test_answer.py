@@ -166,3 +166,19 @@ def test_streamed_markers_are_shown_as_hit_numbers(prompt, fake_llm):
     assert "".join(shown) == "应立即转移[2]。见证据[3]和【1】。"
     callback = shown.append
     assert renumbered_stream(callback, [1, 2]) is callback  # nothing to map: the callback itself
+
+
+def test_an_answer_of_the_wrong_kind_of_quantity_is_withheld(prompt, fake_llm):
+    """Found by the answer eval (n006): asked for 多少亿元, the model gave the death toll from the passage."""
+    hits = _hits("舟曲“8·8”特大山洪泥石流造成1156人遇难、588人失踪。")
+    answer = _ask(prompt, fake_llm("【回答】\n直接经济损失是1156人遇难、588人失踪[1]。"), hits,
+                  question="舟曲“8·8”泥石流造成的直接经济损失是多少亿元？")
+    assert answer.refused and answer.answer.startswith("资料中未找到依据") and "所问的数值" in answer.answer
+    assert answer.citations == []
+
+
+def test_an_answer_adding_only_an_unverifiable_figure_to_the_question_is_withheld(prompt, fake_llm):
+    hits = _hits("2024年全省开展汛前地质灾害隐患排查。")
+    answer = _ask(prompt, fake_llm("【回答】\n河南省2024年安排的专项资金预算是10亿元[1]。"), hits,
+                  question="河南省2024年安排的地质灾害防治专项资金预算是多少亿元？")
+    assert answer.refused and "无法核实" in answer.answer

@@ -1,4 +1,6 @@
-from app.reason.verify import FLAG, claims, verify_claims
+import pytest
+
+from app.reason.verify import FLAG, claims, gives_asked_quantity, verify_claims
 from app.schema import Chunk
 
 ARTICLE_4 = Chunk("a", "/law.md", "地质灾害防治条例", "regulation", "第四条", "第二章 > 第四条",
@@ -70,3 +72,27 @@ def test_units_with_gaps_and_unitless_numbers():
     passage = Chunk("d", "/case.md", "案例", "case", "一", "一", "共撤离180名群众，3小时后坡体滑动。", 0, 20)
     assert verify_claims("撤离了180人[1]。3小时后滑坡[1]。", [passage]).unsupported == []
     assert verify_claims("3天后滑坡[1]。", [passage]).unsupported == ["3天后滑坡[1]。"]
+
+
+def test_figures_the_user_gave_do_not_count_as_support_for_what_the_answer_adds():
+    """Found by the answer eval: "河南省2024年…预算是10亿元[1]" passed as partly supported because 2024 is in the
+    question; the only figure the answer adds is in no passage."""
+    passage = Chunk("e", "/plan.md", "河南省地质灾害防治规划", "plan", "三", "三", "2024年全省开展汛前排查。", 0, 20)
+    result = verify_claims("河南省2024年安排的专项资金预算是10亿元[1]。", [passage],
+                           user_text="河南省2024年安排的地质灾害防治专项资金预算是多少亿元？")
+    assert result.supported_claims == 1 and result.new_claims == 1 and result.new_supported == 0
+    assert verify_claims("2024年全省开展汛前排查[1]。", [passage], user_text="2024年做了什么？").new_claims == 0
+
+
+@pytest.mark.parametrize("question, answer, ok", [
+    ("舟曲“8·8”泥石流造成的直接经济损失是多少亿元？", "造成1156人遇难、588人失踪[3]。", False),
+    ("舟曲“8·8”泥石流造成的直接经济损失是多少亿元？", "直接经济损失约4亿元[1]。", True),
+    ("红色预警对应的24小时雨量阈值是多少毫米？", "阈值是地方性的，不能照搬[1]。", False),
+    ("红色预警对应的24小时雨量阈值是多少毫米？", "24小时雨量达到100毫米以上[1]。", True),
+    ("红色预警对应的24小时雨量阈值是多少毫米？", "按24小时雨量确定[1]。", False),  # only the question's own figure
+    ("这次滑坡转移了多少人？", "共转移一百二十人[2]。", True),
+    ("险情报告应当包括哪些内容？", "包括时间、地点[1]。", True),  # no quantity asked
+    ("响应分几级？", "分为四级[1]。", True),  # levels are not a measured quantity: never refused on this ground
+])
+def test_an_answer_must_give_the_kind_of_quantity_asked_for(question, answer, ok):
+    assert gives_asked_quantity(answer, question) is ok

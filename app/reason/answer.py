@@ -11,7 +11,7 @@ from app.reason.citations import (COMPACT_BUDGETS, REFUSAL, attribute_uncited, b
 from app.reason.injection import withhold
 from app.reason.llm import stream_chat
 from app.reason.prompts import Prompt
-from app.reason.verify import verify_claims
+from app.reason.verify import gives_asked_quantity, verify_claims
 from app.schema import Chunk, Citation, Hit
 
 _REASONING = re.compile(r"【\s*推理(?:过程)?\s*】|^\s*推理(?:过程)?[:：]", re.MULTILINE)
@@ -119,10 +119,14 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
     if not refused:
         verification = verify_claims(check.text, chunks, user_text=question)
         check.text, unverified = verification.text, verification.unsupported
-        if verification.claims and not verification.supported_claims:
+        if verification.new_claims and not verification.new_supported:
             refused, check.used = True, []
             check.text = (f"{REFUSAL}。模型给出的数字、文件或条款在检索到的资料中都无法核实，已拦截，不予采用。"
                           "需要包含该信息的资料。")
+        elif not gives_asked_quantity(check.text, question):
+            refused, check.used = True, []
+            check.text = (f"{REFUSAL}。检索到的资料没有给出问题所问的数值；模型的回答答非所问，已拦截，不予采用。"
+                          "需要载明该数值的资料。")
         check.used = sorted(set(map(int, re.findall(r"\[(\d+)\]", check.text)))) if not refused else []
     citations = [Citation(n, chunks[n - 1]) for n in sorted(check.used)]
     timings = {

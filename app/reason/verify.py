@@ -21,7 +21,8 @@ _CN = "零〇一二两三四五六七八九十百千"
 _ARTICLE = re.compile(rf"第[{_CN}\d]+[编章节条款项]")
 _DOC_NAME = re.compile(r"《([^》]{2,40})》")
 _ARABIC = re.compile(r"\d+(?:\.\d+)?\s*[万亿]?")
-_CN_NUMBER = re.compile(rf"[{_CN}]+(?:[万亿][{_CN}]*)?(?=[人户元米年月日时天起处次个间栋座吨方名])")
+_CN_NUMBER = re.compile(rf"[{_CN}]+(?:[万亿][{_CN}]*)?"
+                        r"(?=[人户元米年月日时天起处次个间栋座吨方名级周秒亩]|小时|分钟|毫米|厘米|公里|千米|立方|平方|公顷)")
 _MARKER = re.compile(r"\[(\d+)\]")
 # What a number counts, by the unit written after it (synonyms share a kind; 余/多 between them are skipped).
 # Measures keep their own unit (3天 is not 3小时); counted things (处, 个, 次 …) share one kind.
@@ -51,6 +52,8 @@ class Verification:
     recited: int = 0  # sentences whose marker was moved to the one retrieved passage that holds their claims
     claims: int = 0  # checkable claims (numbers, documents, articles) in all sentences
     supported_claims: int = 0  # of those, found in the cited passage or the user's words
+    new_claims: int = 0  # claims the user's words do not already hold: what the answer adds
+    new_supported: int = 0  # of those, found in the cited (or re-cited) passage
 
 
 def claims(sentence: str) -> tuple[set[Quantity], set[str], set[str]]:
@@ -102,26 +105,63 @@ def verify_claims(answer: str, chunks: list[Chunk], user_text: str = "") -> Veri
             continue
         result.checked += 1
         result.claims += sum(len(part) for part in wanted)
+        new = _new_claims(wanted, user)
+        result.new_claims += sum(len(part) for part in new)
         cited = [n for n in map(int, _MARKER.findall(sentence)) if 1 <= n <= len(chunks)]
         found = _supported(wanted, [sources[n - 1] for n in cited], user)
         result.supported_claims += found
         if found == sum(len(part) for part in wanted):
+            result.new_supported += sum(len(part) for part in new)
             out.append(sentence)
             continue
         better = _other_source(sentence, wanted, sources, chunks, user, exclude=set(cited))
-        if better is not None:
+        if better is not None:  # the re-cited passage holds every claim
             result.recited += 1
             result.supported_claims += sum(len(part) for part in wanted) - found
+            result.new_supported += sum(len(part) for part in new)
             bare = _MARKER.sub("", sentence).rstrip()
             cut = len(bare) - 1 if bare[-1:] in "。！？!?；" else len(bare)
             out.append(f"{bare[:cut]}[{better}]{bare[cut:]}")
             continue
+        result.new_supported += _supported(new, [sources[n - 1] for n in cited], _NOTHING)
         result.unsupported.append(sentence.strip())
         stripped = sentence.rstrip()
         out.append(f"{stripped}{FLAG}{sentence[len(stripped):]}")
     out.append(answer[last:])
     result.text = "".join(out)
     return result
+
+
+_NOTHING: tuple[set, set, set] = (set(), set(), set())
+# "多少毫米", "多少亿元", "几户": the question asks for a measured quantity of this kind.
+_ASKED = re.compile(r"(?:多少|几)\s*[万亿]?\s*(?=\S)")
+_ASKED_KINDS = frozenset({"yuan", "mm", "cm", "m", "km", "m2", "km2", "m3", "ha", "mu", "t", "kg", "person",
+                          "household", "percent"})
+
+
+def _new_claims(wanted, user) -> tuple[set, set, set]:
+    """The sentence's claims minus those the user's own words hold."""
+    values, docs, articles = wanted
+    return ({v for v in values if not same_quantity(v, user[0])}, docs - user[1], articles - user[2])
+
+
+def asked_kind(question: str) -> str:
+    """The kind of quantity a question asks for ("多少毫米" → "mm", "多少亿元" → "yuan"), "" if none."""
+    for match in _ASKED.finditer(question):
+        kind = unit_kind(question, match.end())
+        if kind in _ASKED_KINDS:
+            return kind
+    return ""
+
+
+def gives_asked_quantity(answer: str, question: str) -> bool:
+    """False when the question asks for a measured quantity ("多少毫米") and the answer states none of that
+    kind beyond what the question itself says: it answered something else."""
+    kind = asked_kind(question)
+    if not kind:
+        return True
+    given = claims(answer)[0] - claims(question)[0]
+    return any(k == kind for _, k in given)
 
 
 def _source_claims(chunk: Chunk) -> tuple[set[Quantity], set[str], str]:
