@@ -168,8 +168,10 @@ class Copilot:
 
     def assess(self, text: str, region: str | None = None,
                persons_per_household: float | None = None, on_token=None, on_wait=None, *,
-               user: str | None = None) -> Assessment:
+               user: str | None = None, on_graded=None) -> Assessment:
         """Grade by code from the cited rule, retrieve the evidence, let the model explain and advise.
+        `on_graded(preliminary)` gets the computed grades and the evidence before the model starts (the grade
+        card can be shown at once; the model's explanation takes tens of seconds on 2 cores).
         The result is appended to the audit log under `user` (default: the OS user)."""
         start = time.perf_counter()
         available = rule_sets_in_kb(d.title for d in self.kb.documents())
@@ -184,6 +186,9 @@ class Copilot:
         fused = fuse_rankings(rankings, k=self.settings.rrf_k)[: 2 * self.settings.top_k]
         hits = [Hit(i, found[cid].chunk, score) for i, (cid, score) in enumerate(fused, start=1)]
         retrieve_s = time.perf_counter() - start
+        if on_graded is not None:
+            on_graded(Assessment(text, situation, hazard_type, region, grades, hits,
+                                 timings={"retrieve_s": round(retrieve_s, 4)}))
         with self.turns.turn(on_wait):
             details = extract_details(self.llm, text, seed=self.settings.seed)
             explanation, used, invalid, unverified, gen = explain(

@@ -144,6 +144,7 @@ def test_report_shows_both_columns_ratio_and_categories(tmp_path):
     report = eval_report.answers_report(results)
     assert "| fact_recall | 1.000 | 0.500 | 2.00× | ✓ |" in report
     assert "| case | 1 | 1.000 | 0.000 |" in report
+    assert "| fact | ours | 2 | 12.0 s | 12.0 s | – | – |" in report and "| fact | baseline | 2 | 6.0 s |" in report
     assert "## Baseline: per question" in report and "答\\|案" in report
     written = eval_report.write_results(results, report, "answers", out_dir=tmp_path)
     for name in ("2026-11-25-answers.json", "2026-11-25-answers-latency.png", "2026-11-25-answers-categories.png"):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.config import load_settings
 from app.errors import ServiceError
-from app.interfaces.render import ask_payload, assessment_json, render_assessment, render_hits
+from app.interfaces.render import ask_payload, assessment_json, render_assessment, render_graded, render_hits
 from app.provision import MODELS, ModelError, install_model, model_status
 
 
@@ -176,7 +176,8 @@ def cmd_retrieve(args) -> int:
 
 def cmd_assess(args) -> int:
     copilot = _copilot(args)
-    assessment = copilot.assess(args.situation, args.region, args.persons_per_household)
+    show = None if args.json else (lambda prelim: print(render_graded(prelim) + "\n", flush=True))
+    assessment = copilot.assess(args.situation, args.region, args.persons_per_household, on_graded=show)
     if args.json:
         _emit(assessment_json(assessment, copilot.model_info))
     else:
@@ -189,7 +190,8 @@ def cmd_ask(args) -> int:
     for qid, question in _questions(args):
         stream = None if (args.json or args.batch) else (lambda piece: print(piece, end="", flush=True))
         show = None if stream is None else (lambda hits: print(render_hits(hits) + "\n", flush=True))
-        payload, text = ask_payload(copilot, question, args.k, on_token=stream, on_hits=show)
+        graded = None if stream is None else (lambda prelim: print(render_graded(prelim) + "\n", flush=True))
+        payload, text = ask_payload(copilot, question, args.k, on_token=stream, on_hits=show, on_graded=graded)
         if args.json or args.batch:
             _emit({"id": qid, **payload} if args.batch else payload)
         else:
@@ -238,7 +240,8 @@ def cmd_chat(args) -> int:
             return 0
         if question:
             _, text = ask_payload(copilot, question, on_token=lambda p: print(p, end="", flush=True),
-                                  on_hits=lambda hits: print(render_hits(hits) + "\n", flush=True))
+                                  on_hits=lambda hits: print(render_hits(hits) + "\n", flush=True),
+                                  on_graded=lambda prelim: print(render_graded(prelim) + "\n", flush=True))
             print("\n\n" + text)
 
 

@@ -16,6 +16,7 @@ from app.interfaces.eval_scoring import (
     SUMMARY_METRICS,
     ahead,
     category_scores,
+    latency_by_kind,
     ratio,
     retrieval_categories,
     row_score,
@@ -102,6 +103,10 @@ def retrieval_report(results: dict, previous: tuple[str, dict] | None = None) ->
     return "\n".join(lines) + "\n"
 
 
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} s" if value >= 1 else f"{1000 * value:.0f} ms"
+
+
 def answers_report(results: dict, previous: tuple[str, dict] | None = None) -> str:
     s = results["summary"]
     base = results.get("baseline")
@@ -127,6 +132,15 @@ def answers_report(results: dict, previous: tuple[str, dict] | None = None) -> s
         for key in SUMMARY_METRICS[:-2]:
             lines.append(f"| {key} | {num(s[key])} |")
         lines.append(f"| latency p50 / p95 | {s['latency_p50_s']:.1f} s / {s['latency_p95_s']:.1f} s |")
+    columns = [("ours", results["rows"])] + ([("baseline", base["rows"])] if base else [])
+    lines += ["", "Time by question kind (grade questions run the whole assessment: the code's grade card and the "
+              "sources are shown after retrieval, then the model writes the explanation and advice):", "",
+              "| kind | column | questions | answer p50 | answer p95 | first token p50 | sources shown p50 |",
+              "|---|---|---|---|---|---|---|"]
+    for name, rows in columns:
+        for kind, t in latency_by_kind(rows).items():
+            lines.append(f"| {kind} | {name} | {t['questions']} | {_seconds(t['p50_s'])} | {_seconds(t['p95_s'])} | "
+                         f"{_seconds(t['first_token_p50_s'])} | {_seconds(t['retrieve_p50_s'])} |")
     cats = results.get("categories") or category_scores(results["rows"])
     bcats = base["categories"] if base else {}
     lines += ["", "Per category (facts: fact recall; grade: grade accuracy; refusal: refusal accuracy):", "",

@@ -100,6 +100,7 @@ def score_answer(q: dict, payload: dict, text: str, seconds: float) -> dict:
         "id": q["id"], "kind": q["kind"], "category": q.get("category", ""), "question": q["question"],
         "refused": bool(payload["refused"]), "seconds": round(seconds, 2),
         "first_token_s": (payload.get("timings") or {}).get("first_token_s"),
+        "retrieve_s": (payload.get("timings") or {}).get("retrieve_s"),  # sources (or grade card) can be shown
         "facts_found": sum(fact_found(text, alts) for alts in facts), "facts": len(facts),
         "citation_valid": first_hit_rank_multi(cited, expected) is not None if expected else None,
         "citations": len(cited), "invalid_citations": len(payload["invalid_citations"]),
@@ -119,6 +120,21 @@ def row_score(row: dict) -> float:
     if row["kind"] == "grade":
         return float(bool(row.get("grade_ok")))
     return row["facts_found"] / row["facts"] if row["facts"] else float(not row["refused"])
+
+
+def latency_by_kind(rows: list[dict]) -> dict[str, dict]:
+    """Per question kind: answer time p50/p95, first token p50, retrieval p50 (when sources, or for a situation
+    the code's grade card, can be shown)."""
+    out: dict[str, dict] = {}
+    for kind in dict.fromkeys(r["kind"] for r in rows):
+        group = [r for r in rows if r["kind"] == kind]
+        first = [r["first_token_s"] for r in group if r.get("first_token_s") is not None]
+        shown = [r["retrieve_s"] for r in group if r.get("retrieve_s") is not None]
+        out[kind] = {"questions": len(group), "p50_s": percentile([r["seconds"] for r in group], 0.5),
+                     "p95_s": percentile([r["seconds"] for r in group], 0.95),
+                     "first_token_p50_s": percentile(first, 0.5) if first else None,
+                     "retrieve_p50_s": percentile(shown, 0.5) if shown else None}
+    return out
 
 
 def category_scores(rows: list[dict]) -> dict[str, float]:

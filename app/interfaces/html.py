@@ -131,8 +131,9 @@ def escape_markdown(text: str) -> str:
     return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
 
 
-def grade_card_html(assessment: dict, citations: list[dict]) -> str:
-    """险情/灾情 grade, response level colour-coded, the deciding rule, evacuation advice, missing information."""
+def grade_card_html(assessment: dict, citations: list[dict], pending: str = "") -> str:
+    """险情/灾情 grade, response level colour-coded, the deciding rule, evacuation advice, missing information.
+    `pending` marks a card shown before the model's advice has arrived (the grade itself is final)."""
     colour, colour_name = LEVEL_COLOURS.get((assessment.get("response_level") or "?")[0], ("#616161", "—"))
     rows = []
     for scale in ("hazard_grade", "disaster_grade"):
@@ -151,6 +152,8 @@ def grade_card_html(assessment: dict, citations: list[dict]) -> str:
             f'{"应急响应：" + html.escape(response) + f"（{colour_name}）" if response else "等级待定：信息不足"}</div>')
     basis = "".join(f"<li>{html.escape(b['summary'])}</li>" for b in assessment.get("basis") or [])
     sections = [head, "".join(rows), _list("定级依据（由程序按所引条文计算）", basis)]
+    if pending:
+        sections.append(f'<p class="gh-pending">⏳ {html.escape(pending)}</p>')
     names = {"scope": "转移范围", "routes": "路线和去处", "priority_groups": "重点人群和叫应", "return_rule": "返回条件"}
     evacuation = assessment.get("evacuation") or {}
     evac = "".join(f"<li><b>{names[k]}</b>：{html.escape(v)}</li>" for k, v in evacuation.items() if v and k in names)

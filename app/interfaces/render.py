@@ -106,14 +106,20 @@ def render_hits(hits) -> str:
     return "\n".join(lines)
 
 
-def ask_payload(copilot, question: str, k: int | None = None, on_token=None, on_hits=None) -> tuple[dict, str]:
+def render_graded(assessment) -> str:
+    """The code's grades, shown while the model still writes the explanation and advice."""
+    return render_assessment(assessment) + "\n\n（等级已由程序按所引条文算出；正在依据资料生成处置建议…）"
+
+
+def ask_payload(copilot, question: str, k: int | None = None, on_token=None, on_hits=None,
+                on_graded=None) -> tuple[dict, str]:
     """Answer a question in the `ask` JSON shape; a described situation is assessed (grade card included).
-    `on_hits(hits)` is called with the retrieved passages before the model starts (questions only; an
-    assessment retrieves with several queries). Returns the payload and its Chinese text rendering."""
+    Before the model starts, `on_hits(hits)` gets a question's retrieved passages and `on_graded(preliminary)`
+    a situation's computed grades and evidence. Returns the payload and its Chinese text rendering."""
     from app.reason.assess import is_situation
 
     if is_situation(question):
-        assessment = copilot.assess(question, on_token=on_token)
+        assessment = copilot.assess(question, on_token=on_token, on_graded=on_graded)
         payload = assessment_as_answer(assessment, copilot.model_info)
         return payload, payload["answer"]
     hits, retrieve_s = copilot.retrieve(question, k)

@@ -21,7 +21,7 @@ import gradio as gr  # noqa: E402
 from app.interfaces import conversations as convs  # noqa: E402
 from app.interfaces.export import brief_versions, save_brief_version  # noqa: E402
 from app.interfaces.html import answer_markdown, grade_card_html, sources_html  # noqa: E402
-from app.interfaces.render import answer_json, assessment_as_answer, assessment_json  # noqa: E402
+from app.interfaces.render import answer_json, assessment_as_answer, assessment_json, render_graded  # noqa: E402
 from app.pipeline import Copilot  # noqa: E402
 from app.reason.assess import is_situation  # noqa: E402
 from app.reason.brief import EXTRA, check_brief, elements, fields_from_assessment, render_brief  # noqa: E402
@@ -192,7 +192,8 @@ class Handlers:
             try:
                 if situation:
                     assessment = self.copilot.assess(question, on_token=lambda t: events.put(("token", t)),
-                                                     on_wait=lambda p: events.put(("wait", p)), user=user)
+                                                     on_wait=lambda p: events.put(("wait", p)), user=user,
+                                                     on_graded=lambda a: events.put(("graded", a)))
                     events.put(("done", assessment_as_answer(assessment, self.copilot.model_info)))
                 else:
                     hits, retrieve_s = self.copilot.retrieve(question)
@@ -208,10 +209,16 @@ class Handlers:
         status = "正在研判险情/灾情…" if situation else "正在检索资料…"
         yield (history + [{"role": "assistant", "content": status}], sources_html([], status=status),
                conversation_id, "", gr.skip(), gr.skip(), gr.skip())
-        raw, last = "", 0.0
+        raw, last, graded = "", 0.0, ""
         while True:
             kind, value = events.get()
-            if kind == "hits":
+            if kind == "graded":  # the code's grade and the evidence, before the model writes
+                graded = render_graded(value)
+                hits_json = [h.to_json() for h in value.hits]
+                yield (history + [{"role": "assistant", "content": graded}],
+                       sources_html([], hits=hits_json, status="已检索到以下资料，正在生成处置建议…"),
+                       conversation_id, gr.skip(), gr.skip(), gr.skip(), gr.skip())
+            elif kind == "hits":
                 hits_json = value
                 yield (gr.skip(), sources_html([], hits=hits_json, status="已检索到以下资料，正在生成回答…"),
                        conversation_id, gr.skip(), gr.skip(), gr.skip(), gr.skip())
@@ -223,8 +230,9 @@ class Handlers:
                 raw += value
                 if time.perf_counter() - last > 0.15:  # don't flood the socket with one event per token
                     last = time.perf_counter()
-                    yield (history + streaming_messages(raw, situation), gr.skip(), conversation_id, gr.skip(),
-                           gr.skip(), gr.skip(), gr.skip())
+                    shown = ([{"role": "assistant", "content": graded}] if graded else []) \
+                        + streaming_messages(raw, situation)
+                    yield (history + shown, gr.skip(), conversation_id, gr.skip(), gr.skip(), gr.skip(), gr.skip())
             elif kind == "error":
                 message = f"⚠ 出错了，问题已保存，可以重试。/ error: {value}"
                 convs.add_turn(self.db, conversation_id, "assistant", message)
@@ -263,12 +271,32 @@ class Handlers:
                               direct_loss_wan, volume, rainfall, warning, signs, free_text)
         if not text:
             raise gr.Error("请填写情况或在“情况描述”中输入报告文字 / describe the situation first")
-        assessment = self.copilot.assess(text, user=audit_user(request))
-        payload = assessment_as_answer(assessment, self.copilot.model_info)
-        card = grade_card_html(payload["assessment"], payload["citations"])
-        sources = sources_html(payload["citations"], "\n".join(_explained_sentences(payload["assessment"])),
-                               full_sections(self.copilot, payload["citations"]))
-        return text, card, sources, payload["assessment"]
+        events: queue.Queue = queue.Queue()
+        user = audit_user(request)
+
+        def work():
+            try:
+                events.put(("done", self.copilot.assess(text, user=user,
+                                                        on_graded=lambda a: events.put(("graded", a)))))
+            except Exception as exc:  # shown to the user, never swallowed
+                events.put(("error", f"{type(exc).__name__}: {exc}"))
+
+        threading.Thread(target=work, daemon=True).start()
+        while True:
+            kind, value = events.get()
+            if kind == "error":
+                raise gr.Error(f"研判出错，请重试 / assessment failed: {value}")
+            payload = assessment_as_answer(value, self.copilot.model_info)
+            if kind == "graded":  # the card with the code's grade at once; advice follows from the model
+                card = grade_card_html(payload["assessment"], [], pending="正在依据资料生成转移避险建议和响应要求…")
+                yield text, card, sources_html([], hits=payload["hits"], status="已检索到以下资料，正在生成建议…"), \
+                    gr.skip()
+                continue
+            card = grade_card_html(payload["assessment"], payload["citations"])
+            sources = sources_html(payload["citations"], "\n".join(_explained_sentences(payload["assessment"])),
+                                   full_sections(self.copilot, payload["citations"]))
+            yield text, card, sources, payload["assessment"]
+            return
 
     # ---- briefs ------------------------------------------------------------------------------------
     def save_brief(self, kind: str, *values):
