@@ -96,3 +96,11 @@ def test_figures_the_user_gave_do_not_count_as_support_for_what_the_answer_adds(
 ])
 def test_an_answer_must_give_the_kind_of_quantity_asked_for(question, answer, ok):
     assert gives_asked_quantity(answer, question) is ok
+
+
+def test_roman_levels_are_the_same_claim_as_chinese_or_arabic_ones():
+    """Found by the answer eval (g006): "三级标准" was flagged though the computed grade said "Ⅲ级"."""
+    assert claims("启动Ⅲ级响应，发布IV级预警，II级以上。")[0] == {(3.0, "level"), (4.0, "level"), (2.0, "level")}
+    result = verify_claims("按三级标准，为中型。", [], user_text="险情为中型（Ⅲ级，较大），对应Ⅲ级应急响应。")
+    assert result.unsupported == []
+    assert verify_claims("按二级标准处置。", [], user_text="对应Ⅲ级应急响应。").unsupported == ["按二级标准处置。"]

@@ -24,6 +24,9 @@ _ARABIC = re.compile(r"\d+(?:\.\d+)?\s*[万亿]?")
 _CN_NUMBER = re.compile(rf"[{_CN}]+(?:[万亿][{_CN}]*)?"
                         r"(?=[人户元米年月日时天起处次个间栋座吨方名级周秒亩]|小时|分钟|毫米|厘米|公里|千米|立方|平方|公顷)")
 _MARKER = re.compile(r"\[(\d+)\]")
+# Response and warning levels written in Roman numerals: Ⅲ级 is the same claim as 三级 or 3级.
+_ROMAN_LEVEL = re.compile(r"(?<![IVⅠⅡⅢⅣ])(IV|III|II|I|Ⅳ|Ⅲ|Ⅱ|Ⅰ)\s*级")
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "Ⅰ": 1, "Ⅱ": 2, "Ⅲ": 3, "Ⅳ": 4}
 # What a number counts, by the unit written after it (synonyms share a kind; 余/多 between them are skipped).
 # Measures keep their own unit (3天 is not 3小时); counted things (处, 个, 次 …) share one kind.
 _UNIT_KINDS = {
@@ -63,7 +66,7 @@ def claims(sentence: str) -> tuple[set[Quantity], set[str], set[str]]:
     bare = _ARTICLE.sub(" ", _MARKER.sub(" ", sentence))
     docs = {_doc_key(d) for d in _DOC_NAME.findall(bare)}
     bare = _DOC_NAME.sub(" ", bare)
-    values = set()
+    values = {(float(_ROMAN[m.group(1)]), "level") for m in _ROMAN_LEVEL.finditer(bare)}
     for pattern in (_ARABIC, _CN_NUMBER):
         for m in pattern.finditer(bare):
             value = _value(m.group(0))
