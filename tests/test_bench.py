@@ -10,7 +10,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from app.index.store import KnowledgeBase
-from app.interfaces import bench, bench_synthetic
+from app.interfaces import bench, bench_ingest, bench_synthetic
 from app.interfaces.bench_report import bench_report
 
 SOURCES = [
@@ -51,7 +51,7 @@ def test_ratio_math():
 
 
 def test_paginate():
-    pages = bench.paginate("# 标题\n" + "字" * 100, width=30, lines_per_page=2)
+    pages = bench_ingest.paginate("# 标题\n" + "字" * 100, width=30, lines_per_page=2)
     assert pages[0] == ["标题", "字" * 30] and pages[1] == ["字" * 30, "字" * 30] and pages[2] == ["字" * 10]
 
 

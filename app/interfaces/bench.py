@@ -9,7 +9,7 @@ Measures, and writes as Markdown + JSON to eval/results/<date>-bench-<model>.*:
   decode tokens/s and end-to-end answer time;
 - retrieval latency p50/p95 of the real path (KnowledgeBase: Chroma dense + BM25 + RRF) at 1k/10k/100k chunks,
   on synthetic knowledge bases built once and cached under the user cache dir (app/interfaces/bench_synthetic.py);
-- ingest throughput for text and PDF files (PDFs made from corpus text with tests/support/pdfgen.py).
+- ingest throughput for text and PDF files (app/interfaces/bench_ingest.py).
 
 """
 
@@ -23,12 +23,12 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import APP_NAME, PROJECT_ROOT, load_settings
+from app.interfaces.bench_ingest import bench_ingest
 from app.interfaces.bench_report import bench_report
 from app.interfaces.bench_synthetic import (
     chroma_collection,
@@ -288,67 +288,6 @@ def serving_probe(model: str | None, kb: str | None) -> dict:
     for q in QUESTIONS[:2]:
         copilot.ask(q)
     return {"model_load_s": load_s, "peak_rss_mb": peak_rss_mb(), "model": copilot.model_info.name}
-
-
-# ---- ingest --------------------------------------------------------------------------------------------------
-def _pdfgen():
-    import importlib.util
-
-    path = PROJECT_ROOT / "tests" / "support" / "pdfgen.py"
-    spec = importlib.util.spec_from_file_location("geohazard_bench_pdfgen", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def paginate(text: str, width: int = 38, lines_per_page: int = 32) -> list[list[str]]:
-    """Text laid out as PDF pages: lines wrapped at `width` characters, `lines_per_page` lines a page."""
-    lines = []
-    for raw in text.splitlines():
-        raw = raw.strip().lstrip("#").strip()
-        while raw:
-            lines.append(raw[:width])
-            raw = raw[width:]
-    return [lines[i:i + lines_per_page] for i in range(0, len(lines), lines_per_page)] or [[""]]
-
-
-def bench_ingest(settings, files: list[Path], log=print) -> dict:
-    from app.ingest.load import load_file
-    from app.pipeline import Copilot
-
-    out = {}
-    with tempfile.TemporaryDirectory(prefix="geohazard-bench-ingest-") as tmp:
-        tmp = Path(tmp)
-        sets = {"text": (files, len(files))}
-        try:
-            pdfgen = _pdfgen()
-            pdf_dir, pages = tmp / "pdf", 0
-            pdf_dir.mkdir()
-            pdfs = []
-            for f in files:
-                doc = load_file(f, 50 * 2**20)
-                layout = paginate("\n".join(p.text for p in doc.pages))
-                pdfs.append(pdfgen.make_pdf(pdf_dir / f"{f.stem}.pdf", layout))
-                pages += len(layout)
-            sets["pdf"] = (pdfs, pages)
-        except ImportError as exc:
-            log(f"  PDF 跳过 / PDF skipped (needs the test extras: {exc})")
-        for kind, (paths, pages) in sets.items():
-            copilot = Copilot(settings, tmp / f"kb-{kind}")
-            copilot.retrieve("预热")  # registry, Chroma and the embedding model load outside the timing
-            start = time.perf_counter()
-            results = copilot.ingest(paths)
-            seconds = time.perf_counter() - start
-            done = [r for r in results if r.status == "added"]
-            chunks = sum(r.chunks for r in done)
-            size = sum(Path(p).stat().st_size for p in paths)
-            out[kind] = {"files": len(done), "failed": sum(1 for r in results if not r.ok), "pages": pages,
-                         "chunks": chunks, "seconds": seconds, "mb": size / 2**20,
-                         "pages_per_s": pages / seconds, "chunks_per_s": chunks / seconds,
-                         "files_per_s": len(done) / seconds}
-            log(f"  ingest {kind}: {len(done)} files, {pages} pages, {chunks} chunks in {seconds:.1f} s")
-            copilot.kb.close()
-    return out
 
 
 # ---- command -------------------------------------------------------------------------------------------------
