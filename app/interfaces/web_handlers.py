@@ -62,6 +62,18 @@ def situation_text(hazard_type: str, place: str, people, households, potential_l
     return (text + (free_text or "").strip()).strip()
 
 
+def in_background(job, events: queue.Queue) -> None:
+    """Run `job()` on a worker thread; its result arrives on `events` as ("done", result), a failure as
+    ("error", message) (shown to the user, never swallowed). The job may put progress events of its own."""
+    def work():
+        try:
+            events.put(("done", job()))
+        except Exception as exc:
+            events.put(("error", f"{type(exc).__name__}: {exc}"))
+
+    threading.Thread(target=work, daemon=True).start()
+
+
 def full_sections(copilot: Copilot, citations: list[dict]) -> dict[int, str]:
     """The whole article/section each citation belongs to (long articles are split over several chunks)."""
     out = {}
@@ -189,23 +201,18 @@ class Handlers:
         user = audit_user(request)
 
         def work():
-            try:
-                if situation:
-                    assessment = self.copilot.assess(question, on_token=lambda t: events.put(("token", t)),
-                                                     on_wait=lambda p: events.put(("wait", p)), user=user,
-                                                     on_graded=lambda a: events.put(("graded", a)))
-                    events.put(("done", assessment_as_answer(assessment, self.copilot.model_info)))
-                else:
-                    hits, retrieve_s = self.copilot.retrieve(question)
-                    events.put(("hits", [h.to_json() for h in hits]))
-                    answer = self.copilot.answer(question, hits, retrieve_s,
-                                                 on_token=lambda t: events.put(("token", t)),
-                                                 on_wait=lambda p: events.put(("wait", p)), user=user)
-                    events.put(("done", answer_json(answer, self.copilot.model_info)))
-            except Exception as exc:  # shown to the user, never swallowed
-                events.put(("error", f"{type(exc).__name__}: {exc}"))
+            if situation:
+                assessment = self.copilot.assess(question, on_token=lambda t: events.put(("token", t)),
+                                                 on_wait=lambda p: events.put(("wait", p)), user=user,
+                                                 on_graded=lambda a: events.put(("graded", a)))
+                return assessment_as_answer(assessment, self.copilot.model_info)
+            hits, retrieve_s = self.copilot.retrieve(question)
+            events.put(("hits", [h.to_json() for h in hits]))
+            answer = self.copilot.answer(question, hits, retrieve_s, on_token=lambda t: events.put(("token", t)),
+                                         on_wait=lambda p: events.put(("wait", p)), user=user)
+            return answer_json(answer, self.copilot.model_info)
 
-        threading.Thread(target=work, daemon=True).start()
+        in_background(work, events)
         status = "正在研判险情/灾情…" if situation else "正在检索资料…"
         yield (history + [{"role": "assistant", "content": status}], sources_html([], status=status),
                conversation_id, "", gr.skip(), gr.skip(), gr.skip())
@@ -274,14 +281,8 @@ class Handlers:
         events: queue.Queue = queue.Queue()
         user = audit_user(request)
 
-        def work():
-            try:
-                events.put(("done", self.copilot.assess(text, user=user,
-                                                        on_graded=lambda a: events.put(("graded", a)))))
-            except Exception as exc:  # shown to the user, never swallowed
-                events.put(("error", f"{type(exc).__name__}: {exc}"))
-
-        threading.Thread(target=work, daemon=True).start()
+        in_background(lambda: self.copilot.assess(text, user=user, on_graded=lambda a: events.put(("graded", a))),
+                      events)
         while True:
             kind, value = events.get()
             if kind == "error":

@@ -6,13 +6,13 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 
-from app.reason.citations import (COMPACT_BUDGETS, REFUSAL, attribute_uncited, bigrams, check_citations,
+from app.reason.citations import (COMPACT_BUDGETS, REFUSAL, attribute_uncited, bigrams, check_shown_citations,
                                   evidence_block, renumber_markers, renumbered_stream)
 from app.reason.injection import withhold
 from app.reason.llm import stream_chat
 from app.reason.prompts import Prompt
 from app.reason.verify import gives_asked_quantity, verify_claims
-from app.schema import Chunk, Citation, Hit
+from app.schema import Citation, Hit
 
 _REASONING = re.compile(r"【\s*推理(?:过程)?\s*】|^\s*推理(?:过程)?[:：]", re.MULTILINE)
 _ANSWER = re.compile(r"【\s*(?:回答|答案)\s*】|^\s*(?:回答|答案)[:：]", re.MULTILINE)
@@ -64,11 +64,8 @@ def model_evidence(hits: list[Hit], budgets: tuple[int, ...]) -> list[int]:
     do not give orders (reason/injection.py). The model sees them numbered [1]..[m] without gaps (a gap left by
     a withheld passage confused the 0.5B model into citing the wrong number); its markers are mapped back to
     hit numbers, so in the answer [n] is hit n."""
-    read: list[int] = []
-    for n, chunk in enumerate(withhold([h.chunk for h in hits]), start=1):
-        if chunk.text and len(read) < len(budgets):
-            read.append(n)
-    return read
+    readable = [n for n, chunk in enumerate(withhold([h.chunk for h in hits]), start=1) if chunk.text]
+    return readable[: len(budgets)]
 
 
 def looks_like_refusal(body: str) -> bool:
@@ -97,9 +94,7 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
     gen = stream_chat(llm, messages, max_tokens, temperature, seed, on_token=renumbered_stream(on_token, read))
     reasoning, body = split_output(gen.text)
     reasoning = [renumber_markers(step, read) for step in reasoning]
-    check = check_citations(body, len(shown))  # in the model's numbering: a marker beyond [m] is invalid
-    check.text = renumber_markers(check.text, read)
-    check.used = [read[k - 1] for k in check.used]
+    check = check_shown_citations(body, read)
     # from here on [n] is hit n; a hit the model did not read keeps its place with its text emptied
     chunks = [h.chunk if n in read else replace(h.chunk, text="") for n, h in enumerate(hits, start=1)]
     refused = looks_like_refusal(body)

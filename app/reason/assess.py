@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from app.reason.citations import check_citations, evidence_block, renumber_markers, renumbered_stream
+from app.reason.citations import check_citations, check_shown_citations, evidence_block, renumbered_stream
 from app.reason.injection import withheld_numbers, withhold
 from app.reason.llm import Generation, stream_chat
 from app.reason.grading import Grade, grade_disaster, grade_hazard, select_rules, situation_from_text
@@ -218,9 +218,9 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
     user_text = text + "\n" + grading_text(grades)
 
     def to_hit_numbers(item: str) -> str:
-        check = check_citations(item, len(read))  # the model's numbering: a marker beyond [m] is invalid
+        check = check_shown_citations(item, read)
         invalid.extend(check.invalid)
-        return renumber_markers(check.text, read)
+        return check.text
 
     sections = {name: [to_hit_numbers(item) for item in items] for name, items in parse_sections(gen.text).items()}
 

@@ -140,6 +140,15 @@ def renumbered_stream(on_token, read: list[int]):
     return feed
 
 
+def check_shown_citations(text: str, shown: list[int]) -> CitationCheck:
+    """Check a text written over passages shown as [1]..[m] (the k-th is hit `shown[k-1]`): a marker beyond [m]
+    is invalid and reported as written; the kept markers and `used` come back as hit numbers."""
+    check = check_citations(text, len(shown))
+    check.text = renumber_markers(check.text, shown)
+    check.used = [shown[k - 1] for k in check.used]
+    return check
+
+
 def check_citations(answer: str, n_evidence: int, withheld: set[int] | frozenset[int] = frozenset()
                     ) -> CitationCheck:
     """Keep markers 1..n_evidence (except withheld passages), remove and report the rest."""
