@@ -3,6 +3,6 @@
 # decision-support ones), and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/setup.sh qwen0.5b qwen1.5b
+EXTRAS=test,eval scripts/setup.sh qwen0.5b qwen1.5b
 scripts/setup-browser.sh   # Debian's Chromium for the Playwright browser tests (never a downloaded browser)
 exec .venv/bin/python -m pytest "$@"

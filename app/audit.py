@@ -2,10 +2,11 @@
 
 One row per answer (refusals included): when (UTC and local), who, what was asked (and the situation inputs),
 which passages were retrieved (chunk id + SHA-256 of the text the model saw), which model (name + SHA-256) and
-prompt version answered, the answer text and its flags. Triggers refuse UPDATE and DELETE; each row also
-stores hash = sha256(previous row's hash + its own canonical content), so an edit made by going around the
-triggers (or a row removed from the middle) is found by `verify_chain`. WAL + synchronous=FULL: a row is on
-disk when `append` returns, even if the process is killed right after.
+prompt version answered, the answer text (for an assessment, its structured card as JSON) and its flags.
+Triggers refuse UPDATE and DELETE; each row also stores hash = sha256(previous row's hash + its own canonical
+content), so an edit made by going around the triggers (or a row removed from the middle) is found by
+`verify_chain`. WAL + synchronous=FULL: a row is on disk when `append` returns, even if the process is
+killed right after.
 """
 
 from __future__ import annotations
@@ -110,9 +111,9 @@ def answer_record(answer, user: str | None, model: tuple[str, str]) -> dict:
 
 def assessment_record(assessment, user: str | None, model: tuple[str, str], prompt_version: str,
                       inputs: dict) -> dict:
-    """The audit record of a reason.assess.Assessment: the figures read, the grades computed, the advice shown."""
-    from app.interfaces.render import render_assessment
-
+    """The audit record of a reason.assess.Assessment: the figures read, the grades computed, and as the answer
+    the structured card itself (grades, basis, requirements, evacuation advice, missing information, reasoning),
+    so that rewording a screen never changes what is audited."""
     grades = [{"scale": g.scale, "grade": g.grade, "level_roman": g.level_roman,
                "response_level": g.response_level, "rule": g.citation, "missing": list(g.missing)}
               for g in assessment.grades]
@@ -120,7 +121,8 @@ def assessment_record(assessment, user: str | None, model: tuple[str, str], prom
     return make_record(
         kind="assess", user=user, question=assessment.text, situation=situation, hits=assessment.hits,
         cited_ids=[c.chunk.chunk_id for c in assessment.citations], model_name=model[0], model_sha256=model[1],
-        prompt_version=prompt_version, answer=render_assessment(assessment),
+        prompt_version=prompt_version,
+        answer=json.dumps(_plain(assessment.to_json()), ensure_ascii=False, sort_keys=True),
         flags={"refused": False, "graded": any(g["grade"] for g in grades),
                "invalid_citations": list(assessment.invalid_citations),
                "unverified_sentences": list(assessment.unverified)})

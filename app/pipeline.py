@@ -6,77 +6,90 @@ The CLI, the web UI and the API call this and hold no logic of their own.
 from __future__ import annotations
 
 import sys
+import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
 from app import audit
 from app.config import Settings
 from app.index.embed import E5Embeddings
-from app.index.store import KnowledgeBase
+from app.index.store import DocInfo, KnowledgeBase
 from app.ingest.chunk import chunk_document
 from app.ingest.errors import IngestError
+from app.ingest.files import IngestResult, expand_paths
 from app.ingest.load import SUPPORTED, load_file
 from app.provision import MODELS, ModelError, file_sha256, is_installed, model_file
 from app.reason.answer import Answer, answer_question, refusal
-from app.reason.assess import Assessment, detect_hazard_type, evidence_queries, explain, grade_situation
+from app.reason.assess import (Assessment, detect_hazard_type, evidence_queries, explain, grade_situation,
+                               read_situation)
 from app.reason.extract import extract_details
 from app.reason.grading import rule_sets_in_kb
 from app.reason.injection import has_injection
 from app.reason.llm import ModelInfo, RemoteLLM, load_llm
 from app.reason.prompts import load_prompt
 from app.reason.turns import ModelTurns
-from app.retrieve.fuse import fuse_rankings
 from app.retrieve.gate import evidence_coverage
-from app.retrieve.hybrid import RetrievalParams, retrieve
+from app.reason.situation import Situation
+from app.retrieve.hybrid import RetrievalParams, retrieve, retrieve_many
 from app.schema import Citation, Hit
 
 
-@dataclass
-class IngestResult:
-    path: str
-    status: str  # added | updated | unchanged | failed | skipped
-    chunks: int = 0
-    message: str = ""
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.status != "failed"
-
-
-def expand_paths(paths: list[Path]) -> list[tuple[Path, bool]]:
-    """Files to ingest, with a flag telling whether the user named the file itself."""
-    out: list[tuple[Path, bool]] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
-                    out.append((child, False))
-        else:
-            out.append((path, True))
-    return out
-
-
 class Copilot:
-    def __init__(self, settings: Settings, kb_dir: Path | None = None):
+    """Everything an interface needs, built lazily from Settings. Stand-ins and shared parts enter through the
+    constructor: `llm` (anything with llama_cpp's create_chat_completion) with its `model_info`, and
+    `embeddings` (a LangChain Embeddings, e.g. one model shared by several knowledge bases)."""
+
+    def __init__(self, settings: Settings, kb_dir: Path | None = None, *, llm=None,
+                 model_info: ModelInfo | None = None, embeddings=None, kb: KnowledgeBase | None = None):
         self.settings = settings
         self.kb_dir = Path(kb_dir) if kb_dir else settings.default_kb
         self.is_default_kb = kb_dir is None
         self.turns = ModelTurns()  # one generation at a time; others wait in line
+        self._llm, self._model_info, self._embeddings, self._kb = llm, model_info, embeddings, kb
+        self._lock = threading.RLock()  # the parts below are built once, whichever thread asks first
 
     # ---- knowledge base ------------------------------------------------------------------------
-    @cached_property
+    @property
+    def embeddings(self):
+        with self._lock:
+            if self._embeddings is None:
+                self._embeddings = E5Embeddings(num_threads=self.settings.n_threads)
+            return self._embeddings
+
+    @property
     def kb(self) -> KnowledgeBase:
-        kb = KnowledgeBase(self.kb_dir, E5Embeddings(num_threads=self.settings.n_threads),
-                           chroma_url=self.settings.chroma_url)
-        if self.is_default_kb and not kb.documents():
-            print(f"首次使用：导入内置资料库 / first use: ingesting bundled corpus {self.settings.corpus_dir}",
-                  file=sys.stderr)
-            self._ingest_into(kb, [self.settings.corpus_dir], progress=True)
-        return kb
+        """The knowledge base (the only place Chroma is opened); the default one ingests the bundled corpus."""
+        with self._lock:
+            if self._kb is None:
+                kb = KnowledgeBase(self.kb_dir, self.embeddings, chroma_url=self.settings.chroma_url)
+                if self.is_default_kb and not kb.documents():
+                    print(f"首次使用：导入内置资料库 / first use: ingesting bundled corpus {self.settings.corpus_dir}",
+                          file=sys.stderr)
+                    self._ingest_into(kb, [self.settings.corpus_dir], progress=True)
+                self._kb = kb
+            return self._kb
+
+    def reindex(self, sources: list[str] | None = None, progress=None) -> list[tuple[DocInfo, IngestResult | None]]:
+        """Re-read and re-index documents from their files (all by default): (document, result) each, result
+        None when the file is gone (its old index is kept). `progress(i, total, title)` before each."""
+        docs = [d for d in self.kb.documents() if sources is None or d.source in sources]
+        out: list[tuple[DocInfo, IngestResult | None]] = []
+        for i, doc in enumerate(docs):
+            if progress is not None:
+                progress(i, len(docs), doc.title)
+            if not Path(doc.source).is_file():
+                out.append((doc, None))
+                continue
+            self.kb.remove(doc.source)
+            out.append((doc, self.ingest([Path(doc.source)])[0]))
+        return out
+
+    def section_text(self, chunk_id: str) -> str:
+        """The whole article/section a cited passage belongs to, when it spans several chunks; else ""."""
+        parts = self.kb.section(chunk_id)
+        return "\n".join(c.text for c in parts) if len(parts) > 1 else ""
 
     def ingest(self, paths: list[Path], progress: bool = False) -> list[IngestResult]:
         return self._ingest_into(self.kb, paths, progress)
@@ -138,6 +151,24 @@ class Copilot:
         hits, retrieve_s = self.retrieve(question, k)
         return self.answer(question, hits, retrieve_s, on_token=on_token, on_wait=on_wait, user=user)
 
+    def reply(self, message: str, k: int | None = None, *, on_token=None, on_wait=None, on_hits=None,
+              on_graded=None, on_route=None, user: str | None = None) -> Answer | Assessment:
+        """The one router every interface calls: a described situation (figures that decide a grade, or an
+        event report asking for its grade) is assessed, with the situation parsed here once and passed on;
+        anything else is retrieved and answered. Before the model starts, `on_hits(hits)` gets a question's
+        passages (possibly none) and `on_graded(preliminary)` a situation's computed grades and evidence;
+        `on_route("assess" | "answer")` hears the decision first."""
+        situation = read_situation(message)
+        if on_route is not None:
+            on_route("answer" if situation is None else "assess")
+        if situation is not None:
+            return self.assess(message, on_token=on_token, on_wait=on_wait, user=user, on_graded=on_graded,
+                               situation=situation)
+        hits, retrieve_s = self.retrieve(message, k)
+        if on_hits is not None:
+            on_hits(hits)
+        return self.answer(message, hits, retrieve_s, on_token=on_token, on_wait=on_wait, user=user)
+
     def answer(self, question: str, hits: list[Hit], retrieve_s: float = 0.0, on_token=None,
                on_wait=None, *, user: str | None = None) -> Answer:
         """Answer from already retrieved hits (the web UI shows them first); refuses when they miss the topic.
@@ -166,31 +197,30 @@ class Copilot:
     def assess_prompt(self):
         return load_prompt(self.settings.prompts_dir, "assess")
 
+    @cached_property
+    def extract_prompt(self):
+        return load_prompt(self.settings.prompts_dir, "extract")
+
     def assess(self, text: str, region: str | None = None,
                persons_per_household: float | None = None, on_token=None, on_wait=None, *,
-               user: str | None = None, on_graded=None) -> Assessment:
+               user: str | None = None, on_graded=None, situation: Situation | None = None) -> Assessment:
         """Grade by code from the cited rule, retrieve the evidence, let the model explain and advise.
+        `situation` is the text's figures when the caller has parsed them already (reply() has).
         `on_graded(preliminary)` gets the computed grades and the evidence before the model starts (the grade
         card can be shown at once; the model's explanation takes tens of seconds on 2 cores).
         The result is appended to the audit log under `user` (default: the OS user)."""
         start = time.perf_counter()
         available = rule_sets_in_kb(d.title for d in self.kb.documents())
-        situation, grades, region = grade_situation(text, available, region, persons_per_household)
+        situation, grades, region = grade_situation(text, available, region, persons_per_household, situation)
         hazard_type = detect_hazard_type(text)
-        found: dict[str, Hit] = {}
-        rankings = []
-        for query in evidence_queries(text, grades, hazard_type):
-            hits, _ = self.retrieve(query)
-            rankings.append([h.chunk.chunk_id for h in hits])
-            found.update({h.chunk.chunk_id: h for h in hits})
-        fused = fuse_rankings(rankings, k=self.settings.rrf_k)[: 2 * self.settings.top_k]
-        hits = [Hit(i, found[cid].chunk, score) for i, (cid, score) in enumerate(fused, start=1)]
+        hits = retrieve_many(self.kb, evidence_queries(text, grades, hazard_type), self.retrieval_params(),
+                             limit=2 * self.settings.top_k)
         retrieve_s = time.perf_counter() - start
         if on_graded is not None:
             on_graded(Assessment(text, situation, hazard_type, region, grades, hits,
                                  timings={"retrieve_s": round(retrieve_s, 4)}))
         with self.turns.turn(on_wait):
-            details = extract_details(self.llm, text, seed=self.settings.seed)
+            details = extract_details(self.llm, self.extract_prompt, text, seed=self.settings.seed)
             explanation, used, invalid, unverified, gen = explain(
                 self.llm, self.assess_prompt, text, grades, hits, max_tokens=700, seed=self.settings.seed,
                 hazard_type=hazard_type, model_evidence=self.settings.top_k - 1, on_token=on_token)
@@ -228,9 +258,17 @@ class Copilot:
             print(f"警告：审计日志写入失败 / warning: audit log write failed: {exc}", file=sys.stderr)
 
     # ---- model ---------------------------------------------------------------------------------
-    @cached_property
+    @property
     def model_info(self) -> ModelInfo:
+        with self._lock:
+            if self._model_info is None:
+                self._model_info = self._resolve_model()
+            return self._model_info
+
+    def _resolve_model(self) -> ModelInfo:
         s = self.settings
+        if self._llm is not None:  # a model handed to the constructor without its info
+            return getattr(self._llm, "info", None) or ModelInfo(type(self._llm).__name__, "", "")
         if s.llm_url:  # served elsewhere: name from GEOHAZARD_LLM_MODEL or the server's /models, sha256 "remote"
             return self.llm.info
         if s.model_path:
@@ -244,9 +282,14 @@ class Copilot:
             )
         return ModelInfo(s.model, str(model_file(s.models_dir, s.model)), MODELS[s.model].sha256)
 
-    @cached_property
+    @property
     def llm(self):
-        s = self.settings
-        if s.llm_url:
-            return RemoteLLM(s.llm_url, s.llm_model, s.llm_api_key)
-        return load_llm(Path(self.model_info.path), s.n_ctx, s.n_threads, s.seed, flash_attn=s.flash_attn)
+        with self._lock:
+            if self._llm is None:
+                s = self.settings
+                if s.llm_url:
+                    self._llm = RemoteLLM(s.llm_url, s.llm_model, s.llm_api_key)
+                else:
+                    self._llm = load_llm(Path(self.model_info.path), s.n_ctx, s.n_threads, s.seed,
+                                         flash_attn=s.flash_attn)
+            return self._llm

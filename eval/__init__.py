@@ -1,1 +1,3 @@
-"""Evaluation assets (question sets, results) and the naive baseline; imported by app.interfaces.evaluation."""
+"""Evaluation and benchmarks: question sets, harness, scoring, reports, the naive baseline, `python -m eval`.
+
+It imports the product (app) through its public surface; the product never imports it."""

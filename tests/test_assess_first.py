@@ -27,10 +27,9 @@ class _Recorder:
 
 
 def test_the_grade_and_its_evidence_are_given_before_the_model_starts(tmp_path, fixture_corpus):
-    copilot = Copilot(load_settings(), tmp_path / "kb")
-    copilot.ingest([fixture_corpus])
     events: list = []
-    copilot.__dict__["llm"] = _Recorder(events)
+    copilot = Copilot(load_settings(), tmp_path / "kb", llm=_Recorder(events))
+    copilot.ingest([fixture_corpus])
     with pytest.raises(_StopAtModel):
         copilot.assess("示例县石门村后山滑坡，威胁180人，潜在经济损失约3000万元",
                        on_graded=lambda prelim: events.append(prelim))

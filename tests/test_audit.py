@@ -161,10 +161,9 @@ def small_kb(tmp_path_factory):
 KILL_SCRIPT = """
 import json, os, signal, sys
 from app.config import load_settings
-from app.pipeline import Copilot
-from support.stubllm import with_stub_model
+from support.stubllm import stub_copilot
 
-copilot = with_stub_model(Copilot(load_settings(), sys.argv[1]))
+copilot = stub_copilot(load_settings(), sys.argv[1])
 refused = copilot.ask("地震烈度怎么划分？", user="值班员甲")
 answered = copilot.ask("群测群防员发现异常情况后应当在多长时间内报告？", user="值班员甲")
 assessed = copilot.assess("某村后山发生滑坡险情，威胁45户约180人，潜在经济损失约3000万元。", user="值班员甲")
@@ -204,10 +203,10 @@ def test_records_survive_sigkill_right_after_the_answer(small_kb, isolated_home)
 
 
 def test_default_user_is_the_os_user(small_kb):
-    from support.stubllm import with_stub_model
+    from support.stubllm import stub_copilot
 
     kb_dir, _ = small_kb
-    copilot = with_stub_model(Copilot(load_settings(), kb_dir))
+    copilot = stub_copilot(load_settings(), kb_dir)
     copilot.ask("地震烈度怎么划分？")
     db = audit.connect(load_settings().audit_db)
     [record] = audit.read_records(db)
@@ -216,12 +215,12 @@ def test_default_user_is_the_os_user(small_kb):
 
 
 def test_a_failed_audit_write_is_reported_and_does_not_withhold_the_answer(small_kb, monkeypatch, tmp_path, capsys):
-    from support.stubllm import with_stub_model
+    from support.stubllm import stub_copilot
 
     blocker = tmp_path / "home-is-a-file"
     blocker.write_text("x")
     monkeypatch.setenv("GEOHAZARD_HOME", str(blocker))  # audit.sqlite3 cannot be created under it
-    copilot = with_stub_model(Copilot(load_settings(), small_kb[0]))
+    copilot = stub_copilot(load_settings(), small_kb[0])
     answer = copilot.ask("群测群防员发现异常情况后应当在多长时间内报告？")
     assert not answer.refused and "30分钟" in answer.answer
     assert "audit log write failed" in capsys.readouterr().err

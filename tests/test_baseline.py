@@ -8,11 +8,11 @@ import json
 import pytest
 from langchain_core.documents import Document
 
-from app.interfaces import eval_report, eval_scoring
-from app.interfaces import evaluation as ev
 from app.reason.citations import REFUSAL
-
-naive = ev.load_baseline_module()
+from eval import harness as ev
+from eval import report as eval_report
+from eval import scoring as eval_scoring
+from eval.baselines import naive
 
 QUESTION = {"id": "a1", "kind": "fact", "category": "regulation", "question": "逾期不改正的罚多少钱？",
             "facts": [["10万元", "十万元"], ["50万元"]],

@@ -10,8 +10,8 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from app.index.store import KnowledgeBase
-from app.interfaces import bench, bench_ingest, bench_synthetic
-from app.interfaces.bench_report import bench_report
+from eval import bench, bench_ingest, bench_synthetic
+from eval.bench_report import bench_report
 
 SOURCES = [
     ("滑坡前缘出现鼓胀裂缝。后缘拉裂缝不断加宽！坡体上的树木歪斜。", np.array([1.0, 0.0, 0.0], np.float32)),
@@ -75,11 +75,16 @@ def test_precomputed_embeddings_use_the_table_and_fall_back():
     assert real.documents == 1 and emb.embed_query("q") == [0.0, 1.0, 0.0]
 
 
-def test_synthetic_kb_is_a_real_consistent_knowledge_base_and_is_cached(tmp_path, monkeypatch):
-    monkeypatch.setattr("app.index.embed.E5Embeddings", lambda num_threads=None: _FakeReal())
-    directory, meta = bench_synthetic.synthetic_kb(45, SOURCES, tmp_path, threads=1, log=lambda m: None, per_doc=20)
+def test_synthetic_kb_is_a_real_consistent_knowledge_base_and_is_cached(tmp_path):
+    from app.config import load_settings
+
+    def build():
+        return bench_synthetic.synthetic_kb(45, SOURCES, tmp_path, load_settings(), _FakeReal(), log=lambda m: None,
+                                            per_doc=20)
+
+    directory, meta = build()
     assert meta["chunks"] == 45
-    again, meta2 = bench_synthetic.synthetic_kb(45, SOURCES, tmp_path, threads=1, log=lambda m: None, per_doc=20)
+    again, meta2 = build()
     assert again == directory and meta2 == meta  # built once
     kb = KnowledgeBase(directory, _FakeReal())
     dense, lexical = kb.index_ids()

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from app.config import PROJECT_ROOT
-from app.interfaces.evaluation import SHARED_PUBLIC
+from eval.harness import SHARED_PUBLIC
 from app.ingest.chunk import chunk_document
 from app.ingest.load import load_file
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.config import PROJECT_ROOT
-from app.interfaces.eval_scoring import Expected, first_hit_rank, retrieval_summary
-from app.interfaces.evaluation import SHARED_PUBLIC, load_questions
+from eval.scoring import Expected, first_hit_rank, retrieval_summary
+from eval.harness import SHARED_PUBLIC, load_questions
 from app.ingest.chunk import chunk_document
 from app.ingest.load import load_file
 
@@ -56,7 +56,7 @@ def test_every_expected_chunk_of_the_retrieval_set_exists():
 
 
 def test_percentile_is_nearest_rank():
-    from app.interfaces.eval_scoring import percentile
+    from eval.scoring import percentile
 
     assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
     assert percentile(list(range(1, 101)), 0.95) == 95

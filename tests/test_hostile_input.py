@@ -17,7 +17,7 @@ from app.config import load_settings
 from app.ingest.errors import IngestError
 from app.ingest.load import load_file
 from app.pipeline import Copilot
-from support.pdfgen import make_pdf
+from eval.pdfgen import make_pdf
 
 pytestmark = pytest.mark.offline
 MB = 2**20

@@ -75,7 +75,7 @@ def test_a_half_written_document_is_removed_when_the_kb_reopens(copilot, fixture
 
 
 def test_bad_files_fail_alone_with_a_reason_and_leave_the_kb_consistent(fixture_corpus, tmp_path):
-    from support.pdfgen import make_pdf
+    from eval.pdfgen import make_pdf
 
     copilot = Copilot(load_settings(max_file_mb=1), tmp_path / "kb")
     bad = {

@@ -10,7 +10,7 @@ import pytest
 from app.ingest.chunk import chunk_document
 from app.ingest.errors import IngestError
 from app.ingest.load import load_file
-from support.pdfgen import make_pdf
+from eval.pdfgen import make_pdf
 
 MB = 2**20
 LONG = "为了做好地质灾害防治工作，保护人民群众生命财产安全，制定本预案。这一句话很长，需要在页面上自动换行，换行之后应当重新拼接成完整的一句话。"

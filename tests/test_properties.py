@@ -94,7 +94,7 @@ def _flip(base: bytes, flips) -> bytes:
 
 
 def _real_pdf() -> bytes:
-    from support.pdfgen import make_pdf
+    from eval.pdfgen import make_pdf
 
     with tempfile.TemporaryDirectory() as tmp:
         return make_pdf(Path(tmp) / "x.pdf", [["1 总则", "为了做好地质灾害防治工作，制定本预案。"],

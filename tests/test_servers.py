@@ -23,19 +23,21 @@ from typing import ClassVar
 
 import pytest
 
-from app.config import load_settings
+from app.config import PROJECT_ROOT, load_settings
 from app.index.embed import E5Embeddings
 from app.index.store import KnowledgeBase
 from app.pipeline import Copilot
 from app.provision import is_installed, model_file
 from app.reason.extract import SCHEMA, extract_details
 from app.reason.llm import LLMServerError, RemoteLLM, load_llm, stream_chat
+from app.reason.prompts import load_prompt
 
 VENV_BIN = Path(sys.executable).parent
 GEOHAZARD = [sys.executable, "-m", "app.interfaces.cli"]
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 QUESTION = "示例省规定群测群防员发现异常情况后应当在多长时间内报告？"
 REPORT = "2024年7月3日凌晨，示例县青石村三组后山发生滑坡，方量约2万立方米，连续降雨。后缘出现裂缝。"
+EXTRACT = load_prompt(PROJECT_ROOT / "prompts", "extract")
 NO_PROXY = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
 
@@ -179,11 +181,11 @@ def test_ask_gives_the_same_answer_and_citations_embedded_and_served(kbs, chroma
 def test_schema_output_through_llama_cpp_server_matches_embedded(llm_url):
     settings = load_settings()
     remote = RemoteLLM(llm_url)
-    served = extract_details(remote, REPORT, seed=settings.seed)
+    served = extract_details(remote, EXTRACT, REPORT, seed=settings.seed)
     assert remote.schema_mode == "json_object"  # llama_cpp.server refuses OpenAI's json_schema (as a 500)
     local = load_llm(model_file(settings.models_dir, "qwen0.5b"), settings.n_ctx, settings.n_threads,
                      settings.seed)
-    assert served == extract_details(local, REPORT, seed=settings.seed)
+    assert served == extract_details(local, EXTRACT, REPORT, seed=settings.seed)
     assert served["place"] and "青石村" in served["place"]
     # streaming keeps llama-cpp-python's chunk shape
     gen = stream_chat(remote, [{"role": "user", "content": "用一句话说明什么是滑坡。"}], 24, 0.0, settings.seed)
@@ -307,8 +309,8 @@ def test_json_schema_falls_back_step_by_step_and_is_checked_here(stub_url, mode,
     url, handler = stub_url
     llm = RemoteLLM(url)
     with caplog.at_level(logging.WARNING, logger="geohazard.llm"):
-        details = extract_details(llm, "青石村后山滑坡，后缘出现裂缝", seed=1)
-        extract_details(llm, "青石村后山滑坡，后缘出现裂缝", seed=1)  # the learnt mode is kept
+        details = extract_details(llm, EXTRACT, "青石村后山滑坡，后缘出现裂缝", seed=1)
+        extract_details(llm, EXTRACT, "青石村后山滑坡，后缘出现裂缝", seed=1)  # the learnt mode is kept
     assert llm.schema_mode == mode
     assert [r.get("response_format", {}).get("type") for r in handler.requests][-1] == (
         None if mode == "none" else mode)

@@ -178,7 +178,7 @@ HOSTILE = """# 示例县危岩巡查记录
 
 
 def test_uploaded_pdf_is_listed(page, tmp_path):
-    from support.pdfgen import make_pdf
+    from eval.pdfgen import make_pdf
 
     pdf = make_pdf(tmp_path / "示例市崩塌应急处置办法.pdf",
                    [["第一条 为做好崩塌灾害应急处置，制定本办法。", "第二条 发现危岩掉块时，立即设置警戒区。"],

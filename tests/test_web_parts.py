@@ -10,7 +10,7 @@ from app.interfaces.export import brief_versions, save_brief_version
 from app.interfaces.html import (answer_markdown, cited_sentences, escape_markdown, grade_card_html,
                                  highlight_spans, sources_html)
 from app.interfaces.web import ConfigError, is_loopback, login_for
-from app.interfaces.web_handlers import situation_text
+from app.reason.situation import situation_text
 from app.config import load_settings
 from app.reason.brief import check_brief, fields_from_assessment, render_brief
 from app.reason.grading import situation_from_text

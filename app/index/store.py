@@ -227,6 +227,19 @@ class KnowledgeBase:
         rows = self._db.execute("SELECT data FROM chunks WHERE source=? ORDER BY ord", (source,))
         return [Chunk(**json.loads(r[0])) for r in rows]
 
+    def section(self, chunk_id: str) -> list[Chunk]:
+        """All chunks of the article/section `chunk_id` belongs to, in document order (long articles are split)."""
+        chunk = self.get_chunks([chunk_id]).get(chunk_id)
+        if chunk is None:
+            return []
+        return [c for c in self.chunks_of(chunk.source) if c.heading_path == chunk.heading_path]
+
+    def stored_vectors(self) -> list[tuple[Chunk, list[float]]]:
+        """(chunk, its stored dense vector) for every chunk in both indexes (benchmarks build on them)."""
+        got = self._vectors.get(include=["embeddings"])
+        chunks = self.get_chunks(list(got["ids"]))
+        return [(chunks[cid], vec) for cid, vec in zip(got["ids"], got["embeddings"]) if cid in chunks]
+
     def dense_search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(chunk_id, cosine similarity), best first."""
         n = self.chunk_count()
@@ -234,6 +247,14 @@ class KnowledgeBase:
             return []
         found = self._vectors.similarity_search_with_score(query, k=min(k, n))
         return [(doc.id, 1.0 - float(distance)) for doc, distance in found]  # cosine distance → similarity
+
+    def dense_search_vector(self, vector: list[float], k: int) -> list[tuple[str, float]]:
+        """As dense_search, for a query already embedded (benchmarks time the embedding and the search apart)."""
+        n = self.chunk_count()
+        if n == 0:
+            return []
+        found = self._vectors.similarity_search_by_vector_with_relevance_scores(vector, k=min(k, n))
+        return [(doc.id, 1.0 - float(distance)) for doc, distance in found]
 
     def lexical_search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(chunk_id, BM25 score), best first."""

@@ -47,7 +47,7 @@ class _Heading:
 
 
 def chunk_document(doc: RawDoc, max_chars: int = 900) -> list[Chunk]:
-    text, page_starts = _join_pages(doc)
+    text, page_starts = join_pages(doc)
     lines = _split_lines(text)
     is_regulation = sum(1 for ln in lines if ARTICLE.match(_strip_md(ln.text))) >= 3
     units = chunk_regulation_units(lines) if is_regulation else chunk_section_units(lines)
@@ -210,7 +210,9 @@ def _strip_md(raw: str) -> str:
     return text.lstrip("*").strip()
 
 
-def _join_pages(doc: RawDoc) -> tuple[str, list[tuple[int, int | None]]]:
+def join_pages(doc: RawDoc) -> tuple[str, list[tuple[int, int | None]]]:
+    """The document's text as chunk offsets count it (pages joined by a line break), and where each page
+    starts: [(offset, page number)]."""
     parts, starts, offset = [], [], 0
     for page in doc.pages:
         starts.append((offset, page.number))

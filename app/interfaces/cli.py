@@ -9,8 +9,10 @@ from pathlib import Path
 
 from app.config import load_settings
 from app.errors import ServiceError
-from app.interfaces.render import ask_payload, assessment_json, render_assessment, render_graded, render_hits
-from app.provision import MODELS, ModelError, install_model, model_status
+from app.interfaces.render import assessment_json, render_assessment, render_graded, render_hits, reply_payload
+from app.interfaces.cli_admin import (cmd_audit_export, cmd_audit_verify, cmd_forward, cmd_model_install,
+                                      cmd_model_status, emit)
+from app.provision import MODELS, ModelError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,25 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="端口（默认 7860）")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("eval", help="评测 / run an evaluation suite from eval/")
-    p.add_argument("suite", choices=["retrieval", "answers", "all"])
-    p.add_argument("--limit", type=int, default=None, help="answers: only the first N questions")
-    p.add_argument("--kb", type=Path, help="default: an eval KB of corpus/ plus ../shared/corpus-public/")
-    p.add_argument("--no-write", action="store_true", help="print only; do not write eval/results/")
-    p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=None,
-                   help="同时评测朴素基线 / also run the naive LangChain baseline (default: on for answers and all)")
-    p.set_defaults(func=cmd_eval)
-
-    p = sub.add_parser("bench", help="性能基准 / benchmark speed, memory and ingest on this machine")
-    p.add_argument("--model", choices=sorted(MODELS), default=None, help="default: GEOHAZARD_MODEL")
-    p.add_argument("--kb", type=Path, help="LLM and retrieval questions run on this KB (default: bundled corpus)")
-    p.add_argument("--runs", type=int, default=6, help="questions per LLM measurement")
-    p.add_argument("--sizes", default="1000,10000,100000", help="synthetic KB sizes for retrieval latency")
-    p.add_argument("--skip-llm", action="store_true", help="no model: retrieval and ingest only")
-    p.add_argument("--skip-ingest", action="store_true", help="no ingest throughput measurement")
-    p.add_argument("--ingest-files", type=int, default=12, help="corpus files ingested (as text and as PDF)")
-    p.add_argument("--no-write", action="store_true", help="print only; do not write eval/results/")
-    p.set_defaults(func=cmd_bench)
+    for name, helptext in (("eval", "评测 / run an evaluation suite from eval/ (python -m eval eval --help)"),
+                           ("bench", "性能基准 / benchmark speed, memory and ingest (python -m eval bench --help)")):
+        p = sub.add_parser(name, help=helptext, add_help=False)  # every argument, --help too, goes to eval/
+        p.add_argument("args", nargs=argparse.REMAINDER)
+        p.set_defaults(func=cmd_forward)
 
     audit_cmd = sub.add_parser("audit", help="审计日志 / audit log").add_subparsers(dest="action", required=True)
     p = audit_cmd.add_parser("export", help="导出审计记录 / export records")
@@ -136,15 +124,11 @@ def _questions(args) -> list[tuple[object, str]]:
     return [(None, args.question)]
 
 
-def _emit(payload: dict) -> None:
-    print(json.dumps(payload, ensure_ascii=False), flush=True)
-
-
 def cmd_ingest(args) -> int:
     results = _copilot(args).ingest(args.paths, progress=not args.json)
     for r in results:
         if args.json:
-            _emit({"path": r.path, "status": r.status, "chunks": r.chunks, "message": r.message,
+            emit({"path": r.path, "status": r.status, "chunks": r.chunks, "message": r.message,
                    "warnings": r.warnings})
         else:
             mark = {"added": "✓ 新增", "updated": "✓ 更新", "unchanged": "= 未变", "skipped": "- 跳过"}.get(
@@ -167,7 +151,7 @@ def cmd_retrieve(args) -> int:
         if args.batch:
             payload = {"id": qid, **payload}
         if args.json or args.batch:
-            _emit(payload)
+            emit(payload)
         else:
             for h in hits:
                 print(f"[{h.rank}] {h.score:.4f} 《{h.chunk.title}》 {h.chunk.locator}\n    {h.chunk.text[:120]}")
@@ -179,21 +163,35 @@ def cmd_assess(args) -> int:
     show = None if args.json else (lambda prelim: print(render_graded(prelim) + "\n", flush=True))
     assessment = copilot.assess(args.situation, args.region, args.persons_per_household, on_graded=show)
     if args.json:
-        _emit(assessment_json(assessment, copilot.model_info))
+        emit(assessment_json(assessment, copilot.model_info))
     else:
         print(render_assessment(assessment))
     return 0
 
 
+def _show_hits(hits) -> None:
+    if hits:
+        print(render_hits(hits) + "\n", flush=True)
+
+
+def _reply(copilot, question: str, k: int | None, stream: bool) -> tuple[dict, str]:
+    """One message through the router; when streaming, sources (or the grade card) are printed first."""
+    if not stream:
+        return reply_payload(copilot.reply(question, k), copilot.model_info)
+    result = copilot.reply(
+        question, k, on_token=lambda piece: print(piece, end="", flush=True),
+        on_hits=_show_hits,
+        on_graded=lambda prelim: print(render_graded(prelim) + "\n", flush=True))
+    return reply_payload(result, copilot.model_info)
+
+
 def cmd_ask(args) -> int:
     copilot = _copilot(args)
     for qid, question in _questions(args):
-        stream = None if (args.json or args.batch) else (lambda piece: print(piece, end="", flush=True))
-        show = None if stream is None else (lambda hits: print(render_hits(hits) + "\n", flush=True))
-        graded = None if stream is None else (lambda prelim: print(render_graded(prelim) + "\n", flush=True))
-        payload, text = ask_payload(copilot, question, args.k, on_token=stream, on_hits=show, on_graded=graded)
-        if args.json or args.batch:
-            _emit({"id": qid, **payload} if args.batch else payload)
+        machine = args.json or args.batch
+        payload, text = _reply(copilot, question, args.k, stream=not machine)
+        if machine:
+            emit({"id": qid, **payload} if args.batch else payload)
         else:
             print("\n\n" + text)
     return 0
@@ -203,7 +201,7 @@ def cmd_list(args) -> int:
     docs = _copilot(args).kb.documents()
     for d in docs:
         if args.json:
-            _emit({"source": d.source, "title": d.title, "doc_type": d.doc_type, "chunks": d.chunk_count,
+            emit({"source": d.source, "title": d.title, "doc_type": d.doc_type, "chunks": d.chunk_count,
                    "ingested_at": d.ingested_at, "status": d.status, "warnings": d.warnings})
         else:
             print(f"{d.doc_type:10s} {d.chunk_count:4d}  {d.title}  ({d.source})")
@@ -239,113 +237,8 @@ def cmd_chat(args) -> int:
         if question.lower() in ("exit", "quit", "退出"):
             return 0
         if question:
-            _, text = ask_payload(copilot, question, on_token=lambda p: print(p, end="", flush=True),
-                                  on_hits=lambda hits: print(render_hits(hits) + "\n", flush=True),
-                                  on_graded=lambda prelim: print(render_graded(prelim) + "\n", flush=True))
+            _, text = _reply(copilot, question, None, stream=True)
             print("\n\n" + text)
-
-
-def cmd_eval(args) -> int:
-    from app.interfaces import eval_report, evaluation
-    from app.pipeline import Copilot
-
-    settings = load_settings()
-    if args.kb:
-        copilot = Copilot(settings, args.kb)
-    else:
-        copilot = Copilot(settings, settings.home / "kb" / "eval")
-        sources = [settings.corpus_dir] + ([evaluation.SHARED_PUBLIC] if evaluation.SHARED_PUBLIC.is_dir() else [])
-        failed = [r for r in copilot.ingest(sources, progress=True) if not r.ok]
-        for r in failed:
-            print(f"✗ {r.path}: {r.message}", file=sys.stderr)
-    suites = ["retrieval", "answers"] if args.suite == "all" else [args.suite]
-    use_baseline = args.baseline if args.baseline is not None else args.suite in ("answers", "all")
-    baseline = None
-    if use_baseline:
-        baseline_sources = [Path(d.source) for d in copilot.kb.documents() if Path(d.source).exists()]
-        baseline = evaluation.make_baseline(copilot, baseline_sources)
-    for suite in suites:
-        if suite == "retrieval":
-            results = evaluation.run_retrieval_eval(copilot, baseline=baseline)
-        else:
-            questions = evaluation.load_questions("answers")[: args.limit]
-            results = evaluation.run_answers_eval(copilot, questions, baseline=baseline)
-        previous = eval_report.previous_results(suite, results["date"])  # read before this run replaces it
-        if not args.no_write:
-            eval_report.save_json(results, suite)
-        render = eval_report.retrieval_report if suite == "retrieval" else eval_report.answers_report
-        report = render(results, previous)
-        print(report)
-        if not args.no_write:
-            print(f"写入 / written: {eval_report.write_results(results, report, suite)}", file=sys.stderr)
-    return 0
-
-
-def cmd_audit_export(args) -> int:
-    from datetime import datetime
-
-    from app import audit
-
-    try:
-        since = datetime.fromisoformat(args.since) if args.since else None
-    except ValueError:
-        print(f"错误：无法识别的时间 / error: not an ISO time: {args.since}", file=sys.stderr)
-        return 2
-    db = audit.connect(load_settings().audit_db)
-    try:
-        records = audit.read_records(db, since)
-    finally:
-        db.close()
-    text = audit.to_csv(records) if args.format == "csv" else audit.to_jsonl(records)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        print(f"已导出 / exported: {len(records)} records → {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
-def cmd_audit_verify(args) -> int:
-    from app import audit
-
-    path = load_settings().audit_db
-    db = audit.connect(path)
-    try:
-        records = audit.read_records(db)
-    finally:
-        db.close()
-    problems = audit.verify_chain(records)
-    for problem in problems:
-        print(f"✗ {problem}")
-    if problems:
-        print(f"审计日志已被篡改 / audit log tampered: {len(problems)} problems in {len(records)} records ({path})")
-        return 1
-    head = records[-1]["hash"] if records else audit.GENESIS
-    print(f"审计日志完整 / audit chain intact: {len(records)} records, head {head} ({path})")
-    return 0
-
-
-def cmd_bench(args) -> int:
-    from app.interfaces.bench import run_bench
-
-    return run_bench(args)
-
-
-def cmd_model_install(args) -> int:
-    settings = load_settings()
-    install_model(settings.models_dir, args.model or settings.model, log=lambda m: print(m, file=sys.stderr))
-    return 0
-
-
-def cmd_model_status(args) -> int:
-    rows = model_status(load_settings().models_dir)
-    for row in rows:
-        if args.json:
-            _emit(row)
-        else:
-            print(f"{row['name']:10s} {'已安装 installed' if row['installed'] else '未安装 missing':16s} {row['file']}")
-    return 0
 
 
 if __name__ == "__main__":

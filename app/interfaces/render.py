@@ -1,6 +1,9 @@
-"""Shared presentation: the JSON shapes of the public contract and the Chinese text renderings."""
+"""Shared presentation for the CLI, web and API: the JSON shapes of the public contract and the Chinese text
+renderings. Nothing below the interfaces layer uses it (the audit log stores structured fields)."""
 
 from __future__ import annotations
+
+from app.reason.assess import Assessment
 
 
 def answer_json(answer, model_info) -> dict:
@@ -111,19 +114,10 @@ def render_graded(assessment) -> str:
     return render_assessment(assessment) + "\n\n（等级已由程序按所引条文算出；正在依据资料生成处置建议…）"
 
 
-def ask_payload(copilot, question: str, k: int | None = None, on_token=None, on_hits=None,
-                on_graded=None) -> tuple[dict, str]:
-    """Answer a question in the `ask` JSON shape; a described situation is assessed (grade card included).
-    Before the model starts, `on_hits(hits)` gets a question's retrieved passages and `on_graded(preliminary)`
-    a situation's computed grades and evidence. Returns the payload and its Chinese text rendering."""
-    from app.reason.assess import is_situation
-
-    if is_situation(question):
-        assessment = copilot.assess(question, on_token=on_token, on_graded=on_graded)
-        payload = assessment_as_answer(assessment, copilot.model_info)
+def reply_payload(result, model_info) -> tuple[dict, str]:
+    """What `Copilot.reply` returned, in the `ask` JSON shape (an assessment carries its card under
+    "assessment"), and its Chinese text rendering."""
+    if isinstance(result, Assessment):
+        payload = assessment_as_answer(result, model_info)
         return payload, payload["answer"]
-    hits, retrieve_s = copilot.retrieve(question, k)
-    if on_hits is not None and hits:
-        on_hits(hits)
-    answer = copilot.answer(question, hits, retrieve_s, on_token=on_token)
-    return answer_json(answer, copilot.model_info), render_answer(answer)
+    return answer_json(result, model_info), render_answer(result)

@@ -19,14 +19,8 @@ import gradio as gr  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.interfaces.html import CSS, sources_html  # noqa: E402
-from app.interfaces.web_handlers import (  # noqa: E402
-    BRIEF_KEYS,
-    EXTRA_KEYS,
-    Handlers,
-    fill_brief,
-    new_conversation,
-    preview_brief,
-)
+from app.interfaces.web_briefs import BRIEF_KEYS, EXTRA_KEYS, fill_brief, preview_brief  # noqa: E402
+from app.interfaces.web_handlers import Handlers, new_conversation  # noqa: E402
 from app.pipeline import Copilot  # noqa: E402
 from app.reason.assess import HAZARD_TYPES  # noqa: E402
 from app.reason.brief import EXTRA, KINDS, elements  # noqa: E402

@@ -21,45 +21,13 @@ import gradio as gr  # noqa: E402
 from app.interfaces import conversations as convs  # noqa: E402
 from app.interfaces.export import brief_versions, save_brief_version  # noqa: E402
 from app.interfaces.html import answer_markdown, grade_card_html, sources_html  # noqa: E402
-from app.interfaces.render import answer_json, assessment_as_answer, assessment_json, render_graded  # noqa: E402
+from app.interfaces.render import assessment_as_answer, assessment_json, render_graded, reply_payload  # noqa: E402
 from app.pipeline import Copilot  # noqa: E402
-from app.reason.assess import is_situation  # noqa: E402
-from app.reason.brief import EXTRA, check_brief, elements, fields_from_assessment, render_brief  # noqa: E402
+from app.reason.answer import split_streaming  # noqa: E402
+from app.interfaces.web_briefs import BRIEF_KEYS  # noqa: E402
+from app.reason.situation import situation_text  # noqa: E402
 
-EXTRA_KEYS = [key for extra in EXTRA.values() for key, _, _ in extra]
-BRIEF_KEYS = [key for key, _, _ in elements("速报")] + EXTRA_KEYS
 _STATUS = {"added": "已导入", "updated": "已更新", "unchanged": "未变化", "failed": "失败", "skipped": "已跳过"}
-
-
-def situation_text(hazard_type: str, place: str, people, households, potential_loss_wan, deaths, missing, injured,
-                   direct_loss_wan, volume: str, rainfall: str, warning: str, signs: list[str], free_text: str) -> str:
-    """The form as one report sentence, in the wording the figure parser reads (code grades from it)."""
-    def num(value) -> str | None:  # empty and 0 both mean "nothing to report" (0 deaths is not a 灾情 figure)
-        return None if value in (None, "") or float(value) <= 0 else f"{float(value):g}"
-
-    parts = [f"{place or ''}发生{hazard_type}" if hazard_type else (place or "")]
-    threat = [f"{num(people)}人" if num(people) else "", f"{num(households)}户" if num(households) else ""]
-    if any(threat):
-        parts.append("威胁" + "、".join(t for t in threat if t))
-    if num(potential_loss_wan):
-        parts.append(f"潜在经济损失约{num(potential_loss_wan)}万元")
-    casualties = [f"{num(deaths)}人死亡" if num(deaths) else "", f"{num(missing)}人失踪" if num(missing) else "",
-                  f"{num(injured)}人受伤" if num(injured) else ""]
-    if any(casualties):
-        parts.append("造成" + "、".join(c for c in casualties if c))
-    if num(direct_loss_wan):
-        parts.append(f"直接经济损失{num(direct_loss_wan)}万元")
-    if volume:
-        parts.append(f"方量约{volume}")
-    if rainfall:
-        parts.append(rainfall)
-    if warning:
-        parts.append(f"当地发布地质灾害{warning}预警")
-    if signs:
-        parts.append("出现" + "、".join(signs))
-    text = "，".join(p for p in parts if p)
-    text = (text + "。") if text else ""
-    return (text + (free_text or "").strip()).strip()
 
 
 def in_background(job, events: queue.Queue) -> None:
@@ -75,14 +43,8 @@ def in_background(job, events: queue.Queue) -> None:
 
 
 def full_sections(copilot: Copilot, citations: list[dict]) -> dict[int, str]:
-    """The whole article/section each citation belongs to (long articles are split over several chunks)."""
-    out = {}
-    for c in citations:
-        chunk = copilot.kb.get_chunks([c["chunk_id"]]).get(c["chunk_id"])
-        if chunk is None:
-            continue
-        parts = [x.text for x in copilot.kb.chunks_of(chunk.source) if x.heading_path == chunk.heading_path]
-        out[c["n"]] = "\n".join(parts) if len(parts) > 1 else ""
+    """The whole article/section of each citation that spans several chunks (shown on click)."""
+    out = {c["n"]: copilot.section_text(c["chunk_id"]) for c in citations}
     return {n: text for n, text in out.items() if text}
 
 
@@ -121,38 +83,16 @@ def streaming_messages(raw: str, situation: bool) -> list[dict]:
     if situation:
         return [{"role": "assistant", "content": "正在研判…\n\n" + raw[-600:],
                  "metadata": {"title": "研判说明生成中", "status": "pending"}}]
-    if "【回答】" in raw:
-        reasoning, answer = raw.split("【回答】", 1)
-        return [{"role": "assistant", "content": reasoning.replace("【推理】", "").strip(),
-                 "metadata": {"title": "推理过程", "status": "done"}},
-                {"role": "assistant", "content": answer.strip() + " ▌"}]
-    return [{"role": "assistant", "content": raw.replace("【推理】", "").strip() + " ▌",
+    reasoning, answer = split_streaming(raw)
+    if answer is not None:
+        return [{"role": "assistant", "content": reasoning, "metadata": {"title": "推理过程", "status": "done"}},
+                {"role": "assistant", "content": answer + " ▌"}]
+    return [{"role": "assistant", "content": reasoning + " ▌",
              "metadata": {"title": "推理过程（生成中）", "status": "pending"}}]
 
 
 def new_conversation(request: gr.Request):
     return [], sources_html([]), None, gr.update(value=None), None
-
-
-# ---- briefs --------------------------------------------------------------------------------------
-def fill_brief(assessment: dict | None, *values):
-    current = dict(zip(BRIEF_KEYS, values))
-    if not assessment:
-        gr.Warning("还没有研判结果：请先在“险情研判”页或对话中描述险情。/ no assessment yet")
-        return [gr.skip()] * len(BRIEF_KEYS)
-    filled = fields_from_assessment(assessment)
-    return [filled.get(k) or current.get(k, "") for k in BRIEF_KEYS]
-
-
-def preview_brief(kind: str, *values):
-    fields = dict(zip(BRIEF_KEYS, values))
-    check = check_brief(kind, fields)
-    if check.complete:
-        status = "✅ 要素齐全，可以报送。"
-    else:
-        status = "⚠ 尚缺：" + "、".join(check.missing + check.warnings)
-    shown = {key for key, _, _ in EXTRA.get(kind, ())}
-    return render_brief(kind, fields), status, *[gr.update(visible=key in shown) for key in EXTRA_KEYS]
 
 
 def _explained_sentences(assessment: dict) -> list[str]:
@@ -196,23 +136,21 @@ class Handlers:
         convs.add_turn(self.db, conversation_id, "user", question)
         history = list(history or []) + [{"role": "user", "content": question}]
         events: queue.Queue = queue.Queue()
-        situation = is_situation(question)
-        hits_json: list[dict] = []
         user = audit_user(request)
 
         def work():
-            if situation:
-                assessment = self.copilot.assess(question, on_token=lambda t: events.put(("token", t)),
-                                                 on_wait=lambda p: events.put(("wait", p)), user=user,
-                                                 on_graded=lambda a: events.put(("graded", a)))
-                return assessment_as_answer(assessment, self.copilot.model_info)
-            hits, retrieve_s = self.copilot.retrieve(question)
-            events.put(("hits", [h.to_json() for h in hits]))
-            answer = self.copilot.answer(question, hits, retrieve_s, on_token=lambda t: events.put(("token", t)),
-                                         on_wait=lambda p: events.put(("wait", p)), user=user)
-            return answer_json(answer, self.copilot.model_info)
+            result = self.copilot.reply(
+                question, on_token=lambda t: events.put(("token", t)), on_wait=lambda p: events.put(("wait", p)),
+                on_hits=lambda hits: events.put(("hits", [h.to_json() for h in hits])),
+                on_graded=lambda a: events.put(("graded", a)), on_route=lambda kind: events.put(("route", kind)),
+                user=user)
+            return reply_payload(result, self.copilot.model_info)[0]
 
         in_background(work, events)
+        first = events.get()  # the router decides at once (or the job failed before it could)
+        situation = first == ("route", "assess")
+        if first[0] != "route":
+            events.put(first)
         status = "正在研判险情/灾情…" if situation else "正在检索资料…"
         yield (history + [{"role": "assistant", "content": status}], sources_html([], status=status),
                conversation_id, "", gr.skip(), gr.skip(), gr.skip())
@@ -342,26 +280,16 @@ class Handlers:
         return self.documents_table(), gr.update(choices=self.document_choices(), value=None), f"已移除：{source}"
 
     def reindex(self, progress=gr.Progress()):
-        docs = self.copilot.kb.documents()
-        rows = []
         with self.ingest_lock:
-            for i, doc in enumerate(docs):
-                progress((i, len(docs)), desc=f"重建 {doc.title}")
-                if not Path(doc.source).is_file():
-                    rows.append([doc.title, "原文件不存在，保留旧索引", doc.chunk_count, doc.source])
-                    continue
-                self.copilot.kb.remove(doc.source)
-                result = self.copilot.ingest([Path(doc.source)])[0]
-                rows.append([doc.title, _STATUS.get(result.status, result.status), result.chunks, result.message])
+            done = self.copilot.reindex(progress=lambda i, n, title: progress((i, n), desc=f"重建 {title}"))
+        rows = [[d.title, "原文件不存在，保留旧索引", d.chunk_count, d.source] if r is None
+                else [d.title, _STATUS.get(r.status, r.status), r.chunks, r.message] for d, r in done]
         return rows, self.documents_table(), gr.update(choices=self.document_choices())
 
     # ---- API (gradio_client) -------------------------------------------------------------------------
     def ask(self, question: str, request: gr.Request) -> dict:
         """Answer a question (or assess a described situation) with citations, as the CLI's `ask --json`."""
-        if is_situation(question):
-            return assessment_as_answer(self.copilot.assess(question, user=audit_user(request)),
-                                        self.copilot.model_info)
-        return answer_json(self.copilot.ask(question, user=audit_user(request)), self.copilot.model_info)
+        return reply_payload(self.copilot.reply(question, user=audit_user(request)), self.copilot.model_info)[0]
 
     def assess(self, situation: str, request: gr.Request) -> dict:
         """Grade a described situation by code from the cited rule and advise; the CLI's `assess --json`."""

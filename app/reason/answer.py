@@ -47,6 +47,15 @@ def split_output(raw: str) -> tuple[list[str], str]:
     return steps, raw[answer_mark.end():].strip()
 
 
+def split_streaming(raw: str) -> tuple[str, str | None]:
+    """For live display: the reasoning written so far and the answer so far (None until its marker appears).
+    Same markers as `split_output`, the one owner of the 【推理】/【回答】 format."""
+    answer_mark = _ANSWER.search(raw)
+    if not answer_mark:
+        return _REASONING.sub("", raw).strip(), None
+    return _REASONING.sub("", raw[: answer_mark.start()]).strip(), raw[answer_mark.end():].strip()
+
+
 def is_echo(answer: str, question: str) -> bool:
     """True when the answer adds (almost) nothing the question did not say: a restated question with markers."""
     own = bigrams(re.sub(r"\[\d+\]", "", answer))

@@ -4,7 +4,7 @@ explains it and drafts the evacuation recommendation, under a JSON schema, citin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.reason.citations import check_citations, check_shown_citations, evidence_block, renumbered_stream
 from app.reason.injection import withheld_numbers, withhold
@@ -98,18 +98,29 @@ _GRADE_REQUEST = re.compile(r"等级|定级|几级|定几|研判")
 _EVENT = re.compile(r"发生|出现|发现|报告|报来|冲毁|掩埋|伤亡")
 
 
-def is_situation(text: str) -> bool:
-    """A described event: figures that decide a grade, or an event report that asks for its grade."""
+def read_situation(text: str) -> Situation | None:
+    """The situation a message describes, parsed once (the router passes it on to grading); None when the
+    message is a question rather than a described event: no figure that decides a grade, and not an event
+    report that asks for its grade."""
     s = situation_from_text(text)
     if any(getattr(s, name) is not None for name in HAZARD_FIGURES + DISASTER_FIGURES):
-        return True
-    return bool(detect_hazard_type(text) and _GRADE_REQUEST.search(text) and _EVENT.search(text))
+        return s
+    if detect_hazard_type(text) and _GRADE_REQUEST.search(text) and _EVENT.search(text):
+        return s
+    return None
+
+
+def is_situation(text: str) -> bool:
+    """A described event: figures that decide a grade, or an event report that asks for its grade."""
+    return read_situation(text) is not None
 
 
 def grade_situation(text: str, available_rules: set[str], region: str | None = None,
-                    persons_per_household: float | None = None) -> tuple[Situation, list[Grade], str | None]:
+                    persons_per_household: float | None = None, situation: Situation | None = None,
+                    ) -> tuple[Situation, list[Grade], str | None]:
+    """Grade the figures of `text` (already parsed when `situation` is given) by the rules that apply."""
     region = region or detect_region(text)
-    situation = situation_from_text(text, region=region)
+    situation = replace(situation, region=region) if situation is not None else situation_from_text(text, region)
     rules = select_rules(region, available_rules)
     has = {name for name in HAZARD_FIGURES + DISASTER_FIGURES if getattr(situation, name) is not None}
     grades = []

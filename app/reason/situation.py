@@ -110,3 +110,35 @@ def describe(name: str, value: float) -> str:
     if name.endswith("_yuan"):
         return format_yuan(value)
     return f"{format_count(value)}{'户' if name == 'households' else '人'}"
+
+
+def situation_text(hazard_type: str, place: str, people, households, potential_loss_wan, deaths, missing, injured,
+                   direct_loss_wan, volume: str, rainfall: str, warning: str, signs: list[str], free_text: str) -> str:
+    """The assessment form as one report sentence, in the wording `situation_from_text` reads (code grades
+    from it, so a form and a typed report are graded alike)."""
+    def num(value) -> str | None:  # empty and 0 both mean "nothing to report" (0 deaths is not a 灾情 figure)
+        return None if value in (None, "") or float(value) <= 0 else f"{float(value):g}"
+
+    parts = [f"{place or ''}发生{hazard_type}" if hazard_type else (place or "")]
+    threat = [f"{num(people)}人" if num(people) else "", f"{num(households)}户" if num(households) else ""]
+    if any(threat):
+        parts.append("威胁" + "、".join(t for t in threat if t))
+    if num(potential_loss_wan):
+        parts.append(f"潜在经济损失约{num(potential_loss_wan)}万元")
+    casualties = [f"{num(deaths)}人死亡" if num(deaths) else "", f"{num(missing)}人失踪" if num(missing) else "",
+                  f"{num(injured)}人受伤" if num(injured) else ""]
+    if any(casualties):
+        parts.append("造成" + "、".join(c for c in casualties if c))
+    if num(direct_loss_wan):
+        parts.append(f"直接经济损失{num(direct_loss_wan)}万元")
+    if volume:
+        parts.append(f"方量约{volume}")
+    if rainfall:
+        parts.append(rainfall)
+    if warning:
+        parts.append(f"当地发布地质灾害{warning}预警")
+    if signs:
+        parts.append("出现" + "、".join(signs))
+    text = "，".join(p for p in parts if p)
+    text = (text + "。") if text else ""
+    return (text + (free_text or "").strip()).strip()

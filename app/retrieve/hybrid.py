@@ -31,3 +31,16 @@ def retrieve(kb: KnowledgeBase, question: str, params: RetrievalParams) -> list[
         if cid in chunks:  # a dense hit whose document is being rewritten is skipped
             hits.append(Hit(len(hits) + 1, chunks[cid], score, dense_rank.get(cid), lexical_rank.get(cid)))
     return hits
+
+
+def retrieve_many(kb: KnowledgeBase, queries: list[str], params: RetrievalParams, limit: int) -> list[Hit]:
+    """Several queries (an assessment asks for the report, its rule, its response level and each advice field),
+    each retrieved as above, their rankings fused by RRF; the best `limit` passages, ranked 1..limit."""
+    found: dict[str, Hit] = {}
+    rankings = []
+    for query in queries:
+        hits = retrieve(kb, query, params)
+        rankings.append([h.chunk.chunk_id for h in hits])
+        found.update({h.chunk.chunk_id: h for h in hits})
+    fused = fuse_rankings(rankings, k=params.rrf_k)[:limit]
+    return [Hit(i, found[cid].chunk, score) for i, (cid, score) in enumerate(fused, start=1)]

@@ -7,7 +7,7 @@
 
 Nothing of ours is in its path: no structure-aware chunks, no BM25 or fusion, no evidence gate, no rewritten
 brackets, no citation checks, no claim verification, no grading engine. Its answers are scored afterwards by
-the same functions as ours (app.interfaces.evaluation). Text comes from our loaders (a tutorial would use a
+the same functions as ours (eval/harness.py). Text comes from our loaders (a tutorial would use a
 PDF/text loader; extraction is not what is compared).
 
 For scoring only, every split records which of our structure-aware chunks it overlaps (`locators`), so
@@ -70,10 +70,10 @@ def split_documents(docs: list[Document], spans: dict[str, list[tuple[int, int, 
 def load_documents(paths: list[Path], max_bytes: int = 50 * 2**20
                    ) -> tuple[list[Document], dict[str, list[tuple[int, int, str]]]]:
     """Every supported file under `paths` as one Document, plus our chunk spans per source (for scoring)."""
-    from app.ingest.chunk import _join_pages, chunk_document
+    from app.ingest.chunk import chunk_document, join_pages
     from app.ingest.errors import IngestError
     from app.ingest.load import SUPPORTED, load_file
-    from app.pipeline import expand_paths
+    from app.ingest.files import expand_paths
 
     docs, spans = [], {}
     for path, _ in expand_paths(paths):
@@ -83,7 +83,7 @@ def load_documents(paths: list[Path], max_bytes: int = 50 * 2**20
             raw = load_file(path, max_bytes)
         except IngestError:
             continue
-        text, _ = _join_pages(raw)
+        text, _ = join_pages(raw)
         docs.append(Document(page_content=text, metadata={"source": raw.source, "title": raw.title}))
         spans[raw.source] = [(c.char_start, c.char_end, c.locator) for c in chunk_document(raw)]
     return docs, spans
@@ -121,7 +121,7 @@ class BaselineAnswer:
 def fingerprint(paths: list[Path]) -> str:
     """Identifies the indexed content and settings, so a cached index is reused only when nothing changed."""
     from app.index.embed import EMBEDDING_NAME
-    from app.pipeline import expand_paths
+    from app.ingest.files import expand_paths
 
     digest = hashlib.sha256(f"{CHUNK_SIZE}/{CHUNK_OVERLAP}/{EMBEDDING_NAME}".encode())
     for path, _ in sorted(expand_paths(paths)):

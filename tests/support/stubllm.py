@@ -21,8 +21,8 @@ class StubLLM:
         return ({"choices": [{"delta": {"content": self.reply[i:i + 4]}}]} for i in range(0, len(self.reply), 4))
 
 
-def with_stub_model(copilot, reply: str = REPLY):
-    """Give a Copilot the stub model (no GGUF load); returns the copilot."""
-    copilot.__dict__["llm"] = StubLLM(reply)
-    copilot.__dict__["model_info"] = STUB_INFO
-    return copilot
+def stub_copilot(settings, kb_dir, reply: str = REPLY):
+    """A Copilot whose model is the stub (no GGUF load), handed in through the constructor."""
+    from app.pipeline import Copilot
+
+    return Copilot(settings, kb_dir, llm=StubLLM(reply), model_info=STUB_INFO)

@@ -1,5 +1,5 @@
 """`geohazard bench`: speed, memory and ingest throughput of the product on this machine (the measuring; the
-Markdown report is app/interfaces/bench_report.py).
+Markdown report is eval/bench_report.py).
 
 Measures, and writes as Markdown + JSON to eval/results/<date>-bench-<model>.*:
 - serving process (a child process that opens the KB, loads the model, answers two questions): model load time
@@ -8,8 +8,10 @@ Measures, and writes as Markdown + JSON to eval/results/<date>-bench-<model>.*:
   first token (TTFT) before/after the compact evidence block and with/without the reused system-prompt KV cache,
   decode tokens/s and end-to-end answer time;
 - retrieval latency p50/p95 of the real path (KnowledgeBase: Chroma dense + BM25 + RRF) at 1k/10k/100k chunks,
-  on synthetic knowledge bases built once and cached under the user cache dir (app/interfaces/bench_synthetic.py);
-- ingest throughput for text and PDF files (app/interfaces/bench_ingest.py).
+  on synthetic knowledge bases built once and cached under the user cache dir (eval/bench_synthetic.py);
+- ingest throughput for text and PDF files (eval/bench_ingest.py).
+
+Run as `python -m eval bench …` (or `geohazard bench …`, which runs that).
 
 """
 
@@ -28,13 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import APP_NAME, PROJECT_ROOT, load_settings
-from app.interfaces.bench_ingest import bench_ingest
-from app.interfaces.bench_report import bench_report
-from app.interfaces.bench_synthetic import (
-    chroma_collection,
-    corpus_vectors,
-    synthetic_kb,
-)
+from eval.bench_ingest import bench_ingest
+from eval.bench_report import bench_report
+from eval.bench_synthetic import corpus_vectors, synthetic_kb
+from eval.scoring import percentile
 
 RESULTS_DIR = PROJECT_ROOT / "eval" / "results"
 QUESTIONS = [
@@ -51,11 +50,6 @@ WARMUP_QUESTION = "崩塌发生前有哪些前兆？"
 
 
 # ---- pure helpers --------------------------------------------------------------------------------------------
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
-
-
 def overhead_ratio(ours_s: float, raw_s: float) -> float:
     """Extra time of our path relative to raw llama-cpp-python: 0.05 means 5 % slower."""
     return ours_s / raw_s - 1.0 if raw_s > 0 else float("nan")
@@ -108,19 +102,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def retrieval_latency(settings, kb_dir: Path, queries: list[str]) -> dict:
+def retrieval_latency(settings, kb_dir: Path, queries: list[str], embeddings=None) -> dict:
     """p50/p95 of the product's retrieval (Copilot.retrieve: dense + BM25 + RRF + chunk fetch) on a KB."""
-    from app.index.embed import E5Embeddings
     from app.pipeline import Copilot
 
-    copilot = Copilot(settings, kb_dir)
+    copilot = Copilot(settings, kb_dir, embeddings=embeddings)
     start = time.perf_counter()
     copilot.retrieve("预热 warm-up")  # opens Chroma, builds the BM25 index, loads the embedding model
     first_s = time.perf_counter() - start
     hybrid = [copilot.retrieve(q)[1] for q in queries]
     dense, lexical, embed, index = [], [], [], []
-    collection = chroma_collection(kb_dir)
-    query_model = E5Embeddings(num_threads=settings.n_threads)  # the same cached model the KB uses
     for q in queries:
         t = time.perf_counter()
         copilot.kb.dense_search(q, settings.dense_k)
@@ -130,10 +121,10 @@ def retrieval_latency(settings, kb_dir: Path, queries: list[str]) -> dict:
         lexical.append(time.perf_counter() - t)
         # the two parts of the dense side: the query embedding (independent of the KB size) and the HNSW search
         t = time.perf_counter()
-        vector = query_model.embed_query(q)
+        vector = copilot.embeddings.embed_query(q)
         embed.append(time.perf_counter() - t)
         t = time.perf_counter()
-        collection.query(query_embeddings=[vector], n_results=settings.dense_k, include=["distances"])
+        copilot.kb.dense_search_vector(vector, settings.dense_k)
         index.append(time.perf_counter() - t)
     return {"chunks": copilot.kb.chunk_count(), "queries": len(queries), "first_query_s": round(first_s, 2),
             "p50_ms": 1000 * percentile(hybrid, .5), "p95_ms": 1000 * percentile(hybrid, .95),
@@ -161,16 +152,16 @@ class _Recorder:
 
 def captured_request(copilot, question: str) -> dict | None:
     """The exact create_chat_completion arguments our pipeline sends for `question` (None: refused before the
-    model, e.g. by the evidence gate)."""
-    real = copilot.llm
+    model, e.g. by the evidence gate): the same settings and open knowledge base, with a recorder as the model."""
+    from app.pipeline import Copilot
+
     recorder = _Recorder([])
-    copilot.__dict__["llm"] = recorder
+    capturing = Copilot(copilot.settings, copilot.kb_dir, kb=copilot.kb, llm=recorder,
+                        model_info=copilot.model_info, embeddings=copilot.embeddings)
     try:
-        copilot.ask(question)
+        capturing.ask(question)
     except _Captured:
         pass
-    finally:
-        copilot.__dict__["llm"] = real
     return recorder.calls[0] if recorder.calls else None
 
 
@@ -292,7 +283,7 @@ def serving_probe(model: str | None, kb: str | None) -> dict:
 
 # ---- command -------------------------------------------------------------------------------------------------
 def run_bench(args) -> int:
-    from app.interfaces.evaluation import load_questions
+    from eval.harness import load_questions
     from app.pipeline import Copilot
 
     def log(msg):
@@ -304,13 +295,12 @@ def run_bench(args) -> int:
                      "model": None if args.skip_llm else settings.model,
                      "command": "geohazard bench " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "geohazard bench"}
     copilot = Copilot(settings, args.kb)
-    kb_dir = copilot.kb_dir
     copilot.kb  # first use ingests the bundled corpus
     if not args.skip_llm:
         log("服务进程 / serving process (child): model load and peak RSS …")
-        probe = subprocess.run([sys.executable, "-m", "app.interfaces.bench", "--serving-probe",
+        probe = subprocess.run([sys.executable, "-m", "eval.bench", "--serving-probe",
                                 settings.model, str(args.kb or "")], capture_output=True, text=True,
-                               env={**os.environ, "GEOHAZARD_MODEL": settings.model}, check=False)
+                               env={**os.environ, "GEOHAZARD_MODEL": settings.model}, check=False, cwd=PROJECT_ROOT)
         if probe.returncode == 0:
             results["serving"] = json.loads(probe.stdout.strip().splitlines()[-1])
         else:
@@ -323,13 +313,13 @@ def run_bench(args) -> int:
     if sizes:
         cache_dir = Path(__import__("platformdirs").user_cache_dir(APP_NAME)) / "bench"
         results["synthetic_cache"] = str(cache_dir)
-        sources = corpus_vectors(kb_dir, copilot.kb)
+        sources = corpus_vectors(copilot.kb)
         queries = [q["question"] for q in load_questions("retrieval")]
         results["retrieval"] = {}
         for size in sizes:
             log(f"检索延迟 / retrieval latency at {size} chunks …")
-            directory, meta = synthetic_kb(size, sources, cache_dir, settings.n_threads, log)
-            stats = retrieval_latency(settings, directory, queries)
+            directory, meta = synthetic_kb(size, sources, cache_dir, settings, copilot.embeddings, log)
+            stats = retrieval_latency(settings, directory, queries, copilot.embeddings)
             stats["build_s"] = meta["build_s"]
             results["retrieval"][str(size)] = stats
             log(f"  p50 {stats['p50_ms']:.1f} ms, p95 {stats['p95_ms']:.1f} ms")

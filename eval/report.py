@@ -1,4 +1,4 @@
-"""Evaluation reports: the results of app/interfaces/evaluation.py as Markdown, JSON and PNG plots.
+"""Evaluation reports: the results of eval/harness.py as Markdown, JSON and PNG plots.
 
 The retrieval report (per mode, per category, per question) and the answer report (ours against the baseline,
 per category, per question); `write_results` writes them with their results and plots to eval/results/.
@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from app.config import PROJECT_ROOT
-from app.interfaces.eval_scoring import (
+from eval.scoring import (
     SUMMARY_METRICS,
     ahead,
     category_scores,

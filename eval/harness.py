@@ -1,8 +1,8 @@
 """Evaluation harness: run question sets from eval/questions/ and collect the results.
 
 Loads the question sets, runs the retrieval suite (hybrid, dense-only and BM25-only retrieval on the same
-knowledge base) and the answer suite, and wires in the baseline. Scoring lives in app/interfaces/eval_scoring.py,
-the Markdown reports and plots in app/interfaces/eval_report.py.
+knowledge base) and the answer suite, and wires in the baseline. Scoring lives in eval/scoring.py, the Markdown
+reports and plots in eval/report.py, the command line in eval/__main__.py.
 
 Baseline (issue 6): the naive tutorial pipeline of eval/baselines/naive.py answers the same questions in the
 same run, with the same LLM and settings, and its answers go through the same scoring functions
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from app.config import PROJECT_ROOT
-from app.interfaces.eval_scoring import (
+from eval.scoring import (
     Expected,
     answers_summary,
     category_scores,
@@ -118,13 +118,13 @@ def run_answers_eval(copilot, questions: list[dict] | None = None, baseline=None
     """Answer every question of eval/questions/answers.jsonl and score facts, grades, refusals, citations;
     then, if given, let the baseline answer the same questions (after ours, so neither disturbs the other's
     prompt cache) and score it with the same functions."""
-    from app.interfaces.render import ask_payload
+    from app.interfaces.render import reply_payload
 
     questions = questions if questions is not None else load_questions("answers")
     rows = []
     for q in questions:
         start = time.perf_counter()
-        payload, text = ask_payload(copilot, q["question"])
+        payload, text = reply_payload(copilot.reply(q["question"]), copilot.model_info)
         rows.append(score_answer(q, payload, text, time.perf_counter() - start))
         _progress("ours", rows, questions)
     results = {"date": str(dt.date.today()), "model": copilot.model_info.name, "rows": rows,
@@ -149,25 +149,14 @@ def _progress(label: str, rows: list[dict], questions: list[dict]) -> None:
           f"{row['facts']} {row['seconds']:.1f}s", file=sys.stderr, flush=True)
 
 
-def load_baseline_module():
-    """eval/baselines/naive.py from this checkout (eval/ is not part of the installed package)."""
-    root = str(PROJECT_ROOT)
-    if root not in sys.path:
-        sys.path.insert(0, root)
+def make_baseline(copilot, sources: list[Path]):
+    """The naive baseline over the same source files as the evaluated knowledge base, with the same embedding
+    model and generation settings; its index is cached under GEOHAZARD_HOME. It gets our loaded LLM (one model
+    per process) when it first answers."""
     from eval.baselines import naive
 
-    return naive
-
-
-def make_baseline(copilot, sources: list[Path]):
-    """The naive baseline over the same source files as the evaluated knowledge base, with the same generation
-    settings; its index is cached under GEOHAZARD_HOME. It gets our loaded LLM (one model per process) when
-    it first answers."""
-    from app.index.embed import E5Embeddings
-
-    naive = load_baseline_module()
     s = copilot.settings
-    baseline = naive.NaiveRAG(s.home / "kb" / "eval-baseline", E5Embeddings(num_threads=s.n_threads), None,
+    baseline = naive.NaiveRAG(s.home / "kb" / "eval-baseline", copilot.embeddings, None,
                               max_tokens=s.max_tokens, temperature=s.temperature, seed=s.seed)
     baseline.build([Path(p) for p in sources], log=lambda m: print(m, file=sys.stderr, flush=True))
     return baseline

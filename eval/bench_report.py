@@ -1,4 +1,4 @@
-"""The `geohazard bench` report: the results dict of app/interfaces/bench.py rendered as Markdown.
+"""The `geohazard bench` report: the results dict of eval/bench.py rendered as Markdown.
 
 Pure text rendering, no measuring: summary against the targets, time to first token before/after the compact
 evidence block, our path against raw llama-cpp-python, retrieval latency by knowledge-base size, ingest throughput.
@@ -67,7 +67,7 @@ def bench_report(r: dict) -> str:
     if r.get("ingest"):
         lines += ["", "## Ingest throughput", "",
                   "The first corpus files (sorted) into a fresh knowledge base, as text and as PDFs made from the "
-                  "same text (38 characters a line, 32 lines a page, embedded CJK font, tests/support/pdfgen.py). "
+                  "same text (38 characters a line, 32 lines a page, embedded CJK font, eval/pdfgen.py). "
                   "Embedding dominates.", ""]
         lines += _table(["format", "files", "pages", "chunks", "seconds", "pages/s", "chunks/s", "MB"],
                         ([kind, f"{s['files']} ({s['failed']} failed)", s["pages"], s["chunks"], f"{s['seconds']:.1f}",

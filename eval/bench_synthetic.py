@@ -81,19 +81,17 @@ class PrecomputedEmbeddings(Embeddings):
         return self.real.embed_query(text)
 
 
-def corpus_vectors(kb_dir: Path, kb) -> list[tuple[str, np.ndarray]]:
-    """(chunk text, stored vector) for every chunk of a knowledge base, read through Chroma's own API."""
-    got = chroma_collection(kb_dir).get(include=["embeddings"])
-    chunks = kb.get_chunks(list(got["ids"]))
-    return [(chunks[cid].text, np.asarray(vec, dtype=np.float32))
-            for cid, vec in zip(got["ids"], got["embeddings"]) if cid in chunks]
+def corpus_vectors(kb) -> list[tuple[str, np.ndarray]]:
+    """(chunk text, stored vector) for every chunk of a knowledge base."""
+    return [(chunk.text, np.asarray(vec, dtype=np.float32)) for chunk, vec in kb.stored_vectors()]
 
 
-def synthetic_kb(size: int, sources: list[tuple[str, np.ndarray]], cache_dir: Path, threads: int,
+def synthetic_kb(size: int, sources: list[tuple[str, np.ndarray]], cache_dir: Path, settings, embeddings: Embeddings,
                  log=print, per_doc: int = 500) -> tuple[Path, dict]:
-    """A real KnowledgeBase directory of `size` synthetic chunks, built once per (sources, size) and cached."""
-    from app.index.embed import E5Embeddings
-    from app.index.store import KnowledgeBase, index_text
+    """A real knowledge-base directory of `size` synthetic chunks, built once per (sources, size) and cached.
+    `embeddings` (the real model) embeds queries; the passages' vectors are precomputed."""
+    from app.index.store import index_text
+    from app.pipeline import Copilot
     from app.schema import Chunk, Page, RawDoc
 
     digest = hashlib.sha256(SYNTHETIC_VERSION.encode())
@@ -109,8 +107,8 @@ def synthetic_kb(size: int, sources: list[tuple[str, np.ndarray]], cache_dir: Pa
     shutil.rmtree(directory, ignore_errors=True)
     start = time.perf_counter()
     items = synthetic_chunks(sources, size, seed=size)
-    embeddings = PrecomputedEmbeddings(E5Embeddings(num_threads=threads))
-    kb = KnowledgeBase(directory, embeddings)
+    precomputed = PrecomputedEmbeddings(embeddings)
+    kb = Copilot(settings, directory, embeddings=precomputed).kb
     for first in range(0, size, per_doc):
         doc_no = first // per_doc
         source = f"synthetic/doc{doc_no:04d}.txt"
@@ -120,7 +118,7 @@ def synthetic_kb(size: int, sources: list[tuple[str, np.ndarray]], cache_dir: Pa
             chunks.append(Chunk(f"syn{size}-{first + i:06d}", source, title, "synthetic", f"第{i + 1}段",
                                 f"第{i + 1}段", text, offset, offset + len(text)))
             offset += len(text) + 1
-        embeddings.table = {index_text(c): vec.tolist() for c, (_, vec) in zip(chunks, items[first:first + per_doc])}
+        precomputed.table = {index_text(c): vec.tolist() for c, (_, vec) in zip(chunks, items[first:first + per_doc])}
         body = "\n".join(c.text for c in chunks)
         kb.add_document(RawDoc(source, title, "synthetic", (Page(body),),
                                sha256=hashlib.sha256(body.encode()).hexdigest()), chunks)
@@ -131,14 +129,3 @@ def synthetic_kb(size: int, sources: list[tuple[str, np.ndarray]], cache_dir: Pa
     kb.close()
     marker.write_text(json.dumps(meta))
     return directory, meta
-
-
-def chroma_collection(kb_dir: Path):
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    from app.index.store import COLLECTION
-
-    client = chromadb.PersistentClient(path=str(Path(kb_dir) / "chroma"),
-                                       settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
-    return client.get_collection(COLLECTION)
