@@ -77,7 +77,7 @@ _SLOPE_ANGLE = re.compile(rf"(?:坡度|坡角|坡面倾角)\s*{_ABOUT}{_NUM}\s*(
 _CHANNEL = re.compile(rf"(?:主沟长度?|沟道长度?|沟长)\s*{_ABOUT}{_NUM}\s*{_LENGTH_UNIT}")
 _PLACE_WORDS = r"村子|村庄|村|组|寨|屯|居民|住户|房屋|民房|学校|小学|集镇|镇|安置点|工厂|厂房|医院|社区"
 _PLACE = re.compile(
-    rf"(?P<ref>坡脚|坡底|沟口|后缘|坡顶|下方|前方|前缘|距离?)?[^，。；;,\d{_CN_CHARS}]{{0,6}}?{_ABOUT}{_NUM}\s*"
+    rf"(?:距离?)?(?P<ref>坡脚|坡底|沟口|后缘|坡顶|下方|前方|前缘)?[^，。；;,\d{_CN_CHARS}]{{0,6}}?{_ABOUT}{_NUM}\s*"
     rf"{_LENGTH_UNIT}\s*(?:处|外|远|左右)?的?\s*(?:有|是)?\s*(?P<place>[^\s，。；;,]{{0,6}}?(?:{_PLACE_WORDS}))")
 _HAZARD = re.compile(r"泥石流|碎屑流|崩塌|危岩|落石|滑坡")
 _HAZARD_OF = {"危岩": "崩塌", "落石": "崩塌"}
