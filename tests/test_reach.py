@@ -228,6 +228,8 @@ def test_reads_a_whole_report():
     ("危岩崩落", "hazard_type", "崩塌"),
     ("泥石流", "hazard_type", "泥石流"),
     ("高位滑坡", "high_position", True),
+    ("高差300多米", "height_m", 300),
+    ("山崩", "hazard_type", "崩塌"),
 ])
 def test_text_cases(text, field, value):
     assert getattr(reach_inputs_from_text(text), field) == value

@@ -70,7 +70,7 @@ class ReachInputs:
 
 _NUM = rf"(?P<num>[\d{_CN_CHARS}][\d{_CN_CHARS}.,]*)"
 _ABOUT = r"(?:约为|大约|约|近|达|为|超过|逾|是|[:：])?\s*"
-_LENGTH_UNIT = r"(?P<unit>公里|千米|km|米|m)(?![²³23])"
+_LENGTH_UNIT = r"(?:多|余)?\s*(?P<unit>公里|千米|km|米|m)(?![²³23])"
 _HEIGHT = re.compile(rf"(?:相对高差|高差|落差|高程差|垂直高度)\s*{_ABOUT}{_NUM}\s*{_LENGTH_UNIT}")
 _SLOPE_HEIGHT = re.compile(rf"(?:斜坡高度?|边坡高度?|坡高|坡体高度?)\s*{_ABOUT}{_NUM}\s*{_LENGTH_UNIT}")
 _SLOPE_ANGLE = re.compile(rf"(?:坡度|坡角|坡面倾角)\s*{_ABOUT}{_NUM}\s*(?:度|°)")
@@ -79,8 +79,8 @@ _PLACE_WORDS = r"村子|村庄|村|组|寨|屯|居民|住户|房屋|民房|学�
 _PLACE = re.compile(
     rf"(?:距离?)?(?P<ref>坡脚|坡底|沟口|后缘|坡顶|下方|前方|前缘)?[^，。；;,\d{_CN_CHARS}]{{0,6}}?{_ABOUT}{_NUM}\s*"
     rf"{_LENGTH_UNIT}\s*(?:处|外|远|左右)?的?\s*(?:有|是)?\s*(?P<place>[^\s，。；;,]{{0,6}}?(?:{_PLACE_WORDS}))")
-_HAZARD = re.compile(r"泥石流|碎屑流|崩塌|危岩|落石|滑坡")
-_HAZARD_OF = {"危岩": "崩塌", "落石": "崩塌"}
+_HAZARD = re.compile(r"泥石流|碎屑流|崩塌|危岩|落石|岩崩|山崩|滑坡")
+_HAZARD_OF = {"危岩": "崩塌", "落石": "崩塌", "岩崩": "崩塌", "山崩": "崩塌"}
 _MATERIAL = [
     ("fill", re.compile(r"填土|渣土|弃土|弃渣|建筑垃圾|人工堆积|堆填|排土场|尾矿")),
     ("loess", re.compile(r"黄土")),

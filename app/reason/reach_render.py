@@ -90,18 +90,20 @@ def profile_svg(estimate: ReachEstimate) -> str:
         return round(ground_y - z * sy, 1)
 
     toe = e.toe_m
-    slope_top = i.slope_height_m if i.slope_height_m and toe is not None and i.hazard_type != "泥石流" else height
+    drop = i.slope_height_m if i.slope_height_m and i.hazard_type != "泥石流" else height
+    toe_z = max(height - drop, 0.0)  # the crown is on top of the slope; below the toe the terrain is not known
     if toe is not None:
-        ground = f"M{px(0)},{py(slope_top)} L{px(toe)},{py(0)} L{px(span)},{py(0)}"
+        profile = [(0.0, height), (toe, toe_z), (max(e.expected_m, toe), 0.0), (span, 0.0)]
     else:  # toe unknown: draw only the fall height at the crown and a flat base
-        ground = f"M{px(0)},{py(height)} L{px(0)},{py(0)} L{px(span)},{py(0)}"
+        profile = [(0.0, height), (0.0, 0.0), (span, 0.0)]
+    ground = "M" + " L".join(f"{px(x)},{py(z)}" for x, z in profile)
     parts.append(f'<path d="{ground}" fill="none" stroke="#5b4636" stroke-width="2"/>')
     parts.append(f'<circle cx="{px(0)}" cy="{py(height)}" r="4" fill="#5b4636"/>')
     parts.append(_label(px(0) + 6, py(height) - 6, f"后缘（高差{height:g}米）", "start"))
     if toe is not None:
         word = "沟口" if i.hazard_type == "泥石流" else "坡脚"
-        parts.append(f'<circle cx="{px(toe)}" cy="{py(0)}" r="3" fill="#5b4636"/>')
-        parts.append(_label(px(toe), py(0) + 16, word, "middle"))
+        parts.append(f'<circle cx="{px(toe)}" cy="{py(toe_z)}" r="3" fill="#5b4636"/>')
+        parts.append(_label(px(toe) - 6, py(toe_z) + 4, word, "end"))
     for x, colour, text, dy in ((e.expected_m, "#e08a00", f"预计 {_m(e.expected_m)}", 0),
                                 (e.conservative_m, "#c0392b", f"保守 {_m(e.conservative_m)}", 16)):
         parts.append(f'<line x1="{px(0)}" y1="{py(height)}" x2="{px(x)}" y2="{py(0)}" stroke="{colour}" '
@@ -110,13 +112,21 @@ def profile_svg(estimate: ReachEstimate) -> str:
                      'stroke-width="3"/>')
         parts.append(_label(px(x), py(0) + 30 + dy, text, "middle", colour))
     if e.place_from_crown_m is not None:
-        x = px(e.place_from_crown_m)
-        parts.append(f'<path d="M{x - 7},{py(0)} L{x - 7},{py(0) - 10} L{x},{py(0) - 17} L{x + 7},{py(0) - 10} '
-                     f'L{x + 7},{py(0)} Z" fill="#2471a3"/>')
-        parts.append(_label(x, py(0) - 22, f"{i.place_name or '目标地点'} {_m(e.place_from_crown_m)}", "middle",
+        x, y = px(e.place_from_crown_m), py(_ground_z(profile, e.place_from_crown_m))
+        parts.append(f'<path d="M{x - 7},{y} L{x - 7},{y - 10} L{x},{y - 17} L{x + 7},{y - 10} '
+                     f'L{x + 7},{y} Z" fill="#2471a3"/>')
+        parts.append(_label(x, y - 22, f"{i.place_name or '目标地点'} {_m(e.place_from_crown_m)}", "middle",
                             "#2471a3"))
     parts.append(_label(W - RIGHT, 16, "距离自后缘水平量取；纵向比例放大，仅示意", "end", "#666"))
     return "\n".join(parts + ["</svg>"])
+
+
+def _ground_z(profile: list[tuple[float, float]], x: float) -> float:
+    """Height of the drawn profile at horizontal distance x (piecewise linear)."""
+    for (x0, z0), (x1, z1) in zip(profile, profile[1:]):
+        if x0 <= x <= x1 and x1 > x0:
+            return z0 + (z1 - z0) * (x - x0) / (x1 - x0)
+    return profile[-1][1]
 
 
 def _label(x: float, y: float, text: str, anchor: str, colour: str = "#333") -> str:
