@@ -1,0 +1,31 @@
+"""The runout validation (eval/reach_validation.py) runs on the committed events file and reports every event."""
+
+from __future__ import annotations
+
+import json
+
+from eval.reach_validation import EVENTS, load_events, main, render_markdown, validate
+
+
+def test_report_has_a_row_per_event_and_lists_incomplete_ones(tmp_path):
+    events = load_events(EVENTS)
+    assert len(events) >= 10
+    assert all(e["sources"] for e in events)  # every event names where its figures come from
+    assert main(["--out-dir", str(tmp_path), "--date", "2000-01-01"]) == 0
+    md = (tmp_path / "2000-01-01-reach.md").read_text(encoding="utf-8")
+    data = json.loads((tmp_path / "2000-01-01-reach.json").read_text(encoding="utf-8"))
+    assert [r["id"] for r in data["rows"]] == [e["id"] for e in events]
+    for e in events:
+        assert e["name"] in md
+    incomplete = {e["id"] for e in events if e.get("height_m") is None or e.get("runout_m") is None}
+    assert set(data["not_computed"]) == incomplete
+    assert "## Coverage per relation group" in md and "## Misses of the conservative reach" in md
+
+
+def test_a_miss_is_reported_with_a_reason():
+    fill = {"id": "x", "name": "synthetic fill flowslide", "hazard_type": "滑坡", "material": "fill",
+            "volume_m3": 1e5, "height_m": 50, "runout_m": 5000, "observed_type": "flowslide", "sources": ["test"]}
+    result = validate([fill])
+    assert result["groups"]["earthflow"]["covered"] == 0
+    assert result["misses"][0]["reasons"][0].startswith("saturated construction fill")
+    assert "synthetic fill flowslide" in render_markdown(result, "2000-01-01").split("## Misses")[1]
