@@ -52,6 +52,9 @@ def validate(events: list[dict]) -> dict:
         "overall": {"events": len(computed), "covered": sum(r["covered"] for r in computed),
                     "coverage": (sum(r["covered"] for r in computed) / len(computed)) if computed else None},
         "not_computed": [r["id"] for r in rows if r["covered"] is None],
+        # relation groups that have events but not one complete one: the coverage target cannot be assessed there
+        "groups_without_complete_event": sorted({r["group"] for r in rows if r["group"] and r["covered"] is None}
+                                                - set(groups)),
         "misses": [_miss(r, "conservative_m") for r in computed if not r["covered"]],
         "beyond_expected": [_miss(r, "expected_m") for r in computed if not r["expected_covers"]],
         "target": TARGET,
@@ -138,8 +141,7 @@ def render_markdown(result: dict, day: str) -> str:
     o = result["overall"]
     lines += ["", f"Overall: {o['covered']} of {o['events']} observed runouts inside the conservative reach"
                   + (f" ({o['coverage']:.0%})." if o["coverage"] is not None else "."),
-              "Groups with one to three events say little; the debris-flow relations have no complete event here "
-              "(see *Not computed*).", _width_note(result), "",
+              "Groups with one to three events say little.", *_gap_lines(result), _width_note(result), "",
               "## Misses of the conservative reach", ""]
     lines += [_miss_line(m, "the conservative reach") for m in result["misses"]] or ["None."]
     lines += ["", "## Runouts beyond the expected reach",
@@ -149,6 +151,17 @@ def render_markdown(result: dict, day: str) -> str:
     skipped = [r for r in result["rows"] if r["covered"] is None]
     lines += [f"- {r['name']}: missing {', '.join(r['missing'])}. {r['note']}" for r in skipped] or ["None."]
     return "\n".join(lines) + "\n"
+
+
+def _gap_lines(result: dict) -> list[str]:
+    """One line per relation group whose events all lack a verified fall height or runout: not assessed, not passed."""
+    lines = []
+    for key in result.get("groups_without_complete_event", []):
+        n = sum(1 for r in result["rows"] if r["group"] == key)
+        lines.append(f"**{GROUP_LABEL.get(key, key)}: not assessed.** {n} event(s) recorded, none with a verified fall "
+                     f"height and runout (see *Not computed*); the {result['target']:.0%} coverage target is neither met "
+                     "nor failed for this group.")
+    return lines
 
 
 def _ratio(x: float | None) -> str:
@@ -185,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     js.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=_json_default) + "\n", encoding="utf-8")
     for key, g in result["groups"].items():
         print(f"{key}: {g['covered']}/{g['events']} covered ({g['coverage']:.0%})")
+    for key in result["groups_without_complete_event"]:
+        print(f"{key}: no complete event, not assessed")
     print(f"wrote {md} and {js}")
     return 0
 

@@ -29,3 +29,15 @@ def test_a_miss_is_reported_with_a_reason():
     assert result["groups"]["earthflow"]["covered"] == 0
     assert result["misses"][0]["reasons"][0].startswith("saturated construction fill")
     assert "synthetic fill flowslide" in render_markdown(result, "2000-01-01").split("## Misses")[1]
+
+
+def test_a_group_with_only_incomplete_events_is_reported_as_not_assessed():
+    rock = {"id": "r", "name": "rockfall", "hazard_type": "崩塌", "material": "rock", "volume_m3": 1e6, "height_m": 500,
+            "runout_m": 1000, "sources": ["test"]}
+    flow = {"id": "d", "name": "debris flow without H", "hazard_type": "泥石流", "material": "soil",
+            "path": "channelized", "volume_m3": 1e6, "height_m": None, "runout_m": None, "sources": ["test"]}
+    result = validate([rock, flow])
+    assert result["groups_without_complete_event"] == ["debris_flow"]
+    assert "debris_flow" not in result["groups"]
+    md = render_markdown(result, "2000-01-01")
+    assert "debris flows (泥石流): not assessed." in md
