@@ -23,12 +23,13 @@ from app.ingest.load import SUPPORTED, load_file
 from app.provision import MODELS, ModelError, file_sha256, is_installed, model_file
 from app.reason.answer import Answer, answer_question, refusal
 from app.reason.assess import (Assessment, detect_hazard_type, evidence_queries, explain, grade_situation,
-                               read_situation)
+                               impact_range, read_situation)
 from app.reason.extract import extract_details
 from app.reason.grading import rule_sets_in_kb
 from app.reason.injection import has_injection
 from app.reason.llm import ModelInfo, RemoteLLM, load_llm
 from app.reason.prompts import load_prompt
+from app.reason.reach_render import evacuation_scope
 from app.reason.turns import ModelTurns
 from app.retrieve.gate import evidence_coverage
 from app.reason.situation import Situation
@@ -213,24 +214,26 @@ class Copilot:
         available = rule_sets_in_kb(d.title for d in self.kb.documents())
         situation, grades, region = grade_situation(text, available, region, persons_per_household, situation)
         hazard_type = detect_hazard_type(text)
+        reach = impact_range(text)
         hits = retrieve_many(self.kb, evidence_queries(text, grades, hazard_type), self.retrieval_params(),
                              limit=2 * self.settings.top_k)
         retrieve_s = time.perf_counter() - start
         if on_graded is not None:
             on_graded(Assessment(text, situation, hazard_type, region, grades, hits,
-                                 timings={"retrieve_s": round(retrieve_s, 4)}))
+                                 timings={"retrieve_s": round(retrieve_s, 4)}, reach=reach))
         with self.turns.turn(on_wait):
             details = extract_details(self.llm, self.extract_prompt, text, seed=self.settings.seed)
             explanation, used, invalid, unverified, gen = explain(
                 self.llm, self.assess_prompt, text, grades, hits, max_tokens=700, seed=self.settings.seed,
-                hazard_type=hazard_type, model_evidence=self.settings.top_k - 1, on_token=on_token)
+                hazard_type=hazard_type, model_evidence=self.settings.top_k - 1, on_token=on_token,
+                scope=evacuation_scope(reach) if reach is not None else "")
         result = Assessment(
             text, situation, hazard_type, region, grades, hits, explanation,
             [Citation(n, hits[n - 1].chunk) for n in sorted(used)], invalid, unverified,
             {"retrieve_s": round(retrieve_s, 4),
              "first_token_s": None if gen.first_token_s is None else round(retrieve_s + gen.first_token_s, 4),
              "total_s": round(time.perf_counter() - start, 4), "completion_tokens": gen.completion_tokens},
-            details,
+            details, reach,
         )
         self._audit(lambda: audit.assessment_record(
             result, user, self._audited_model(), self.assess_prompt.tag,

@@ -118,6 +118,12 @@ def test_assessment_form_shows_the_grade_card(page):
     page.locator("#f-people input").fill("180")
     page.locator("#f-households input").fill("45")
     page.locator("#f-potential input").fill("3000")
+    page.locator("#f-volume textarea").fill("50万立方米")
+    page.get_by_text("影响范围估算（可选").click()
+    page.locator("#f-height input").fill("300")
+    page.locator("#f-slope-height input").fill("120")
+    page.locator("#f-slope-angle input").fill("35")
+    page.locator("#f-distance input").fill("800")
     page.locator("#assess-run").click()
     card = page.locator("#grade-card .gh-card")
     card.wait_for()
@@ -129,6 +135,11 @@ def test_assessment_form_shows_the_grade_card(page):
     assert "险情" in text and "中型" in text, text
     assert "Ⅲ级" in text and "应急响应" in text
     assert "依据" in text
+    # the runout estimate (code, Corominas 1996) with its profile figure; the village 800 m below the toe
+    assert "影响范围估算" in text and "保守距离" in text and "Corominas" in text, text
+    assert "在预计影响距离之内" in text, text
+    figure = page.locator("#reach-figure svg")
+    assert figure.count() == 1 and "坡脚" in figure.inner_html()
     shot(page, "assess")
 
 
@@ -160,6 +171,8 @@ def test_duty_brief_exports_a_docx_with_its_fields(page, tmp_path):
     assert table["报告单位和联系人"].startswith("示例县自然资源局")
     assert table["已采取的措施"] == "【待补充】"
     assert any("缺少" in p.text and "已采取的措施" in p.text for p in doc.paragraphs)
+    assert "保守距离" in table["影响范围估算"] and "Corominas" in table["影响范围估算"]
+    assert len(doc.inline_shapes) == 1  # the runout profile
     shot(page, "brief")
 
 

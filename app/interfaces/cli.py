@@ -60,6 +60,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_assess)
 
+    p = sub.add_parser("reach", help="影响范围估算 / runout estimate from published relations (no model)")
+    p.add_argument("text", nargs="?", help="情况描述（可代替下列参数），如：约50万方滑坡，高差约300米")
+    p.add_argument("--type", dest="hazard_type", choices=["滑坡", "崩塌", "泥石流", "碎屑流"])
+    p.add_argument("--volume", type=float, help="体积/一次冲出方量，立方米")
+    p.add_argument("--height", type=float, help="高差：后缘（物源区顶部）至坡脚（堆积区）的落差，米")
+    p.add_argument("--path", choices=["open", "channelized", "obstructed"], help="运动路径：开阔/沟道/受阻")
+    p.add_argument("--material", choices=["rock", "soil", "loess", "fill"], help="物质：岩质/土质/黄土/填土")
+    p.add_argument("--slope-height", type=float, help="坡高，米（与坡度一起确定坡脚位置）")
+    p.add_argument("--slope-angle", type=float, help="坡度，度")
+    p.add_argument("--channel-length", type=float, help="泥石流沟长，米")
+    p.add_argument("--distance", type=float, help="村庄等距坡脚（沟口）的水平距离，米")
+    p.add_argument("--svg", type=Path, help="把剖面示意图写入此 SVG 文件")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reach)
+
     p = sub.add_parser("list", help="列出已导入文档 / list documents")
     kb_arg(p)
     p.add_argument("--json", action="store_true")
@@ -195,6 +210,32 @@ def cmd_ask(args) -> int:
         else:
             print("\n\n" + text)
     return 0
+
+
+def cmd_reach(args) -> int:
+    """Direct use of the runout estimate: arguments override what the text says; nothing missing is guessed."""
+    from dataclasses import replace
+
+    from app.reason.reach import ReachInputs, estimate_reach, reach_inputs_from_text
+    from app.reason.reach_render import profile_svg, render_reach
+
+    given = {"hazard_type": args.hazard_type, "volume_m3": args.volume, "height_m": args.height, "path": args.path,
+             "material": args.material, "slope_height_m": args.slope_height, "slope_angle_deg": args.slope_angle,
+             "channel_length_m": args.channel_length, "place_distance_m": args.distance}
+    try:
+        inputs = replace(reach_inputs_from_text(args.text) if args.text else ReachInputs(),
+                         **{k: v for k, v in given.items() if v is not None})
+    except ValueError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 2
+    estimate = estimate_reach(inputs)
+    if args.svg:
+        args.svg.write_text(profile_svg(estimate), encoding="utf-8")
+    if args.json:
+        emit({**estimate.to_json(), "text": render_reach(estimate)})
+    else:
+        print(render_reach(estimate))
+    return 0 if estimate.has_numbers else 1
 
 
 def cmd_list(args) -> int:

@@ -6,25 +6,33 @@ import re
 import time
 from pathlib import Path
 
-from app.reason.brief import KINDS, check_brief, elements, render_brief
+from app.interfaces.figures import LEGEND
+from app.reason.brief import KINDS, check_brief, render_brief, shown_elements
 
 
-def brief_docx(kind: str, fields: dict[str, str], path: Path, written_at: float) -> Path:
-    """A one-page brief: title, time sent, a two-column table of the required elements, the gap list."""
+def brief_docx(kind: str, fields: dict[str, str], path: Path, written_at: float, figure: bytes | None = None) -> Path:
+    """A one-page brief: title, time sent, a two-column table of the required elements (and the filled optional
+    ones), the runout profile `figure` (PNG) with its legend, the gap list."""
+    import io
+
     from docx import Document
-    from docx.shared import Pt
+    from docx.shared import Cm, Pt
 
     doc = Document()
     doc.core_properties.title = KINDS[kind]
     doc.core_properties.subject = kind
     doc.add_heading(KINDS[kind], level=1)
     doc.add_paragraph("报送时间：" + time.strftime("%Y年%m月%d日%H时%M分", time.localtime(written_at)))
-    rows = elements(kind)
+    rows = shown_elements(kind, fields)
     table = doc.add_table(rows=len(rows), cols=2)
     table.style = "Table Grid"
     for row, (key, label, _) in zip(table.rows, rows):
         row.cells[0].text = label
         row.cells[1].text = (fields.get(key) or "").strip() or "【待补充】"
+    if figure:
+        doc.add_paragraph("影响范围剖面示意（程序按经验公式计算，不替代现场调查）")
+        doc.add_picture(io.BytesIO(figure), width=Cm(16))
+        doc.add_paragraph(LEGEND).runs[0].font.size = Pt(9)
     check = check_brief(kind, fields)
     if check.missing or check.warnings:
         note = doc.add_paragraph()
@@ -37,8 +45,9 @@ def brief_docx(kind: str, fields: dict[str, str], path: Path, written_at: float)
 
 
 def save_brief_version(briefs_dir: Path, kind: str, fields: dict[str, str],
-                       written_at: float | None = None) -> tuple[Path, Path]:
-    """Write `<kind>-<timestamp>.md` and `.docx`; earlier versions are kept, never overwritten."""
+                       written_at: float | None = None, figure: bytes | None = None) -> tuple[Path, Path]:
+    """Write `<kind>-<timestamp>.md` and `.docx` (with the runout `figure` when given); earlier versions are
+    kept, never overwritten."""
     written_at = written_at or time.time()
     briefs_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(written_at))
@@ -49,7 +58,7 @@ def save_brief_version(briefs_dir: Path, kind: str, fields: dict[str, str],
         base = briefs_dir / f"{_safe(kind)}-{stamp}-{n}"
     md = base.with_suffix(".md")
     md.write_text(render_brief(kind, fields, written_at), encoding="utf-8")
-    return md, brief_docx(kind, fields, base.with_suffix(".docx"), written_at)
+    return md, brief_docx(kind, fields, base.with_suffix(".docx"), written_at, figure)
 
 
 def brief_versions(briefs_dir: Path) -> list[Path]:

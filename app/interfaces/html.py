@@ -131,8 +131,9 @@ def escape_markdown(text: str) -> str:
     return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
 
 
-def grade_card_html(assessment: dict, citations: list[dict], pending: str = "") -> str:
-    """险情/灾情 grade, response level colour-coded, the deciding rule, evacuation advice, missing information.
+def grade_card_html(assessment: dict, citations: list[dict], pending: str = "", figure: str = "") -> str:
+    """险情/灾情 grade, response level colour-coded, the deciding rule, the impact range (with `figure`, the
+    profile SVG drawn by code from the estimate), evacuation advice, missing information.
     `pending` marks a card shown before the model's advice has arrived (the grade itself is final)."""
     colour, colour_name = LEVEL_COLOURS.get((assessment.get("response_level") or "?")[0], ("#616161", "—"))
     rows = []
@@ -152,6 +153,11 @@ def grade_card_html(assessment: dict, citations: list[dict], pending: str = "") 
             f'{"应急响应：" + html.escape(response) + f"（{colour_name}）" if response else "等级待定：信息不足"}</div>')
     basis = "".join(f"<li>{html.escape(b['summary'])}</li>" for b in assessment.get("basis") or [])
     sections = [head, "".join(rows), _list("定级依据（由程序按所引条文计算）", basis)]
+    impact = assessment.get("impact_range")
+    if impact:
+        lines = "".join(f"<li>{html.escape(x.strip())}</li>" for x in impact["text"].splitlines()[1:] if x.strip())
+        sections.append(_list("影响范围估算（程序按经验公式计算，供划定撤离范围参考，不替代现场调查）", lines)
+                        + (f'<div class="gh-reach-figure" id="reach-figure">{figure}</div>' if figure else ""))
     if pending:
         sections.append(f'<p class="gh-pending">⏳ {html.escape(pending)}</p>')
     names = {"scope": "转移范围", "routes": "路线和去处", "priority_groups": "重点人群和叫应", "return_rule": "返回条件"}
@@ -186,6 +192,7 @@ CSS = """
 .gh-grade-scale { font-weight:bold; min-width:3em; }
 .gh-grade-value { font-weight:bold; }
 .gh-card-part { padding:6px 14px; }
+.gh-reach-figure svg { max-width:100%; height:auto; }
 .gh-card-title { font-weight:bold; margin-top:4px; }
 body, .gradio-container { font-family: system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", sans-serif; }
 """

@@ -80,6 +80,8 @@ def render_assessment(assessment) -> str:
         lines.append(f"- {basis['summary']}")
     if data["basis"] and data["basis"][0]["explanation"]:
         lines.append(f"  说明：{data['basis'][0]['explanation']}")
+    if data.get("impact_range"):
+        lines += ["", data["impact_range"]["text"]]
     for title, key in (("响应要求", "response_requirements"), ("风险因素", "risk_factors")):
         if data[key]:
             lines.append(f"\n【{title}】")

@@ -100,6 +100,16 @@ def build_app(copilot: Copilot):
                             volume = gr.Textbox(label="规模（方量）", placeholder="如：约5万立方米", elem_id="f-volume")
                             rainfall = gr.Textbox(label="降雨情况", placeholder="如：连续强降雨，24小时雨量120毫米")
                             warning = gr.Dropdown(WARNING_COLOURS, label="气象风险预警", value="")
+                        with gr.Accordion("影响范围估算（可选：滑坡、崩塌、泥石流）", open=False):
+                            with gr.Row():
+                                height = gr.Number(value=None, label="高差（后缘至坡脚，米）", minimum=0, elem_id="f-height")
+                                slope_height = gr.Number(value=None, label="坡高（米）", minimum=0, elem_id="f-slope-height")
+                                slope_angle = gr.Number(value=None, label="坡度（度）", minimum=0, maximum=89,
+                                                        elem_id="f-slope-angle")
+                            with gr.Row():
+                                path = gr.Dropdown(["", "开阔坡面", "沟道", "受阻"], value="", label="运动路径")
+                                material = gr.Dropdown(["", "岩质", "土质", "黄土", "填土/渣土"], value="", label="物质")
+                                distance = gr.Number(value=None, label="村庄距坡脚（米）", minimum=0, elem_id="f-distance")
                         signs = gr.CheckboxGroup(SIGNS, label="观察到的迹象")
                         free_text = gr.Textbox(label="情况描述（可直接粘贴报告）", lines=3, elem_id="f-text")
                         assess_button = gr.Button("研判", variant="primary", elem_id="assess-run")
@@ -153,7 +163,7 @@ def build_app(copilot: Copilot):
                   api_visibility="private")
 
         form = [hazard, place, people, households, potential, deaths, missing, injured, direct, volume, rainfall,
-                warning, signs, free_text]
+                warning, signs, free_text, height, slope_height, slope_angle, path, material, distance]
         assess_button.click(handlers.run_assessment, form, [situation_used, card, assess_sources, last_assessment],
                             api_visibility="private", concurrency_limit=settings.max_sessions,
                             concurrency_id="chat")
@@ -165,7 +175,7 @@ def build_app(copilot: Copilot):
             trigger(preview_brief, [kind, *brief_inputs], [preview, completeness, *extra_boxes],
                     api_visibility="private")
         save.click(preview_brief, [kind, *brief_inputs], [preview, completeness, *extra_boxes],
-                   api_visibility="private").then(handlers.save_brief, [kind, *brief_inputs],
+                   api_visibility="private").then(handlers.save_brief, [kind, last_assessment, *brief_inputs],
                                                   [brief_files, versions], api_visibility="private")
 
         ingest_button.click(handlers.ingest_uploads, [upload, upload_dir], [results, documents, to_remove],

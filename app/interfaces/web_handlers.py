@@ -20,12 +20,14 @@ import gradio as gr  # noqa: E402
 
 from app.interfaces import conversations as convs  # noqa: E402
 from app.interfaces.export import brief_versions, save_brief_version  # noqa: E402
+from app.interfaces.figures import profile_png  # noqa: E402
 from app.interfaces.html import answer_markdown, grade_card_html, sources_html  # noqa: E402
 from app.interfaces.render import assessment_as_answer, assessment_json, render_graded, reply_payload  # noqa: E402
 from app.pipeline import Copilot  # noqa: E402
 from app.reason.answer import split_streaming  # noqa: E402
 from app.interfaces.web_briefs import BRIEF_KEYS  # noqa: E402
-from app.reason.situation import situation_text  # noqa: E402
+from app.reason.reach_render import profile_svg  # noqa: E402
+from app.reason.situation import situation_text, terrain_text  # noqa: E402
 
 _STATUS = {"added": "已导入", "updated": "已更新", "unchanged": "未变化", "failed": "失败", "skipped": "已跳过"}
 
@@ -211,9 +213,11 @@ class Handlers:
 
     # ---- assessment --------------------------------------------------------------------------------
     def run_assessment(self, hazard_type, place, people, households, potential_loss_wan, deaths, missing, injured,
-                       direct_loss_wan, volume, rainfall, warning, signs, free_text, request: gr.Request):
+                       direct_loss_wan, volume, rainfall, warning, signs, free_text, height, slope_height, slope_angle,
+                       path, material, distance, request: gr.Request):
+        terrain = terrain_text(height, slope_height, slope_angle, path, material, distance)
         text = situation_text(hazard_type, place, people, households, potential_loss_wan, deaths, missing, injured,
-                              direct_loss_wan, volume, rainfall, warning, signs, free_text)
+                              direct_loss_wan, volume, rainfall, warning, signs, terrain + (free_text or ""))
         if not text:
             raise gr.Error("请填写情况或在“情况描述”中输入报告文字 / describe the situation first")
         events: queue.Queue = queue.Queue()
@@ -226,21 +230,26 @@ class Handlers:
             if kind == "error":
                 raise gr.Error(f"研判出错，请重试 / assessment failed: {value}")
             payload = assessment_as_answer(value, self.copilot.model_info)
+            figure = profile_svg(value.reach) if value.reach is not None else ""
             if kind == "graded":  # the card with the code's grade at once; advice follows from the model
-                card = grade_card_html(payload["assessment"], [], pending="正在依据资料生成转移避险建议和响应要求…")
+                card = grade_card_html(payload["assessment"], [], pending="正在依据资料生成转移避险建议和响应要求…",
+                                       figure=figure)
                 yield text, card, sources_html([], hits=payload["hits"], status="已检索到以下资料，正在生成建议…"), \
                     gr.skip()
                 continue
-            card = grade_card_html(payload["assessment"], payload["citations"])
+            card = grade_card_html(payload["assessment"], payload["citations"], figure=figure)
             sources = sources_html(payload["citations"], "\n".join(_explained_sentences(payload["assessment"])),
                                    full_sections(self.copilot, payload["citations"]))
             yield text, card, sources, payload["assessment"]
             return
 
     # ---- briefs ------------------------------------------------------------------------------------
-    def save_brief(self, kind: str, *values):
+    def save_brief(self, kind: str, assessment: dict | None, *values):
+        """Save a version; the DOCX carries the runout profile when the brief keeps the assessment's estimate."""
         fields = dict(zip(BRIEF_KEYS, values))
-        md, docx = save_brief_version(self.settings.briefs_dir, kind, fields)
+        impact = (assessment or {}).get("impact_range")
+        figure = profile_png(impact) if impact and (fields.get("impact_range") or "").strip() else None
+        md, docx = save_brief_version(self.settings.briefs_dir, kind, fields, figure=figure)
         versions = [p.name for p in brief_versions(self.settings.briefs_dir)]
         return [str(docx), str(md)], "已保存版本：" + "、".join(versions[:5])
 

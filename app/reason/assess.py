@@ -11,6 +11,8 @@ from app.reason.injection import withheld_numbers, withhold
 from app.reason.llm import Generation, stream_chat
 from app.reason.grading import Grade, grade_disaster, grade_hazard, select_rules, situation_from_text
 from app.reason.prompts import Prompt
+from app.reason.reach import ReachEstimate, estimate_reach, reach_inputs_from_text
+from app.reason.reach_render import render_reach
 from app.reason.situation import Situation
 from app.reason.verify import verify_claims
 from app.schema import Chunk, Citation, Hit
@@ -49,6 +51,7 @@ class Assessment:
     unverified: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     details: dict = field(default_factory=dict)  # descriptive fields copied from the report (extract.py)
+    reach: ReachEstimate | None = None  # runout estimate for slides, rockfalls and debris flows (reach.py)
 
     def situation_json(self) -> dict:
         s = self.situation
@@ -65,6 +68,8 @@ class Assessment:
         top = min(graded, key=lambda g: "ⅠⅡⅢⅣ".index(g.level_roman)) if graded else None
         exp = self.explanation
         missing = [m for g in self.grades for m in g.missing] + list(exp.get("missing_information", []))
+        if self.reach is not None and self.reach.missing:
+            missing.append("影响范围估算需要：" + "、".join(self.reach.missing))
         return {
             "hazard_type": self.hazard_type,
             "region": self.region,
@@ -79,11 +84,31 @@ class Assessment:
             "evacuation": exp.get("evacuation", {}),
             "missing": list(dict.fromkeys(missing)),
             "reasoning": exp.get("reasoning", []),
+            "impact_range": None if self.reach is None else {**self.reach.to_json(), "text": render_reach(self.reach)},
         }
 
 
 def detect_hazard_type(text: str) -> str | None:
     return next((t for t in HAZARD_TYPES if t in text), None)
+
+
+def impact_range(text: str) -> ReachEstimate | None:
+    """How far a slide, rockfall or debris flow described in `text` may travel (code, from published relations);
+    None for hazards the relations do not cover (地面塌陷, 地裂缝, 地面沉降)."""
+    inputs = reach_inputs_from_text(text)
+    return estimate_reach(inputs) if inputs.hazard_type is not None else None
+
+
+# Words that name the same kind of hazard: a rule for one kind is not advice for another.
+_KIND_WORDS = {"崩塌": ("崩塌", "危岩", "落石"), "危岩": ("崩塌", "危岩", "落石"), "落石": ("崩塌", "危岩", "落石")}
+
+
+def about_other_hazard(sentence: str, hazard_type: str | None) -> bool:
+    """True when the sentence is about another kind of hazard only (a debris-flow escape rule for a landslide)."""
+    if not hazard_type:
+        return False
+    own = _KIND_WORDS.get(hazard_type, (hazard_type,))
+    return any(h in sentence for h in HAZARD_TYPES if h not in own) and not any(w in sentence for w in own)
 
 
 def detect_region(text: str) -> str | None:
@@ -161,11 +186,13 @@ def extract_sentence(field_name: str, chunks: list[Chunk], hazard_type: str | No
         for sentence in re.findall(r"[^。；\n]{8,160}[。；]?", chunk.text):
             if sentence in taken or ARTICLE_ONLY.match(sentence) or sentence.lstrip().startswith(("#", "|")):
                 continue
+            if about_other_hazard(sentence, hazard_type):
+                continue  # advice for another kind of hazard (a debris-flow route is no route from a landslide)
             score = sum(1 for t in terms if t in sentence)
             if hazard_type and hazard_type in sentence:
                 score += 0.5
             if hazard_type and any(h in sentence for h in HAZARD_TYPES if h != hazard_type):
-                score -= 1  # advice for another kind of hazard
+                score -= 1  # names another kind of hazard as well
             if chunk.doc_type == "case":
                 score -= 1  # what one event did is not what the rules require
             if score > best_score:
@@ -214,9 +241,10 @@ def parse_sections(raw: str) -> dict[str, list[str]]:
 
 def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit], *, max_tokens: int,
             seed: int, hazard_type: str | None = None, model_evidence: int = 4,
-            on_token=None) -> tuple[dict, list[int], list[str], list[str], Generation]:
+            on_token=None, scope: str = "") -> tuple[dict, list[int], list[str], list[str], Generation]:
     """Ask the model to explain the computed grade and advise; keep only markers that point at evidence and
-    flag claims the cited passages do not hold."""
+    flag claims the cited passages do not hold. `scope` is the evacuation scope computed by code (the runout
+    estimate); it leads the scope field, before any rule from the evidence."""
     chunks = withhold([h.chunk for h in hits])  # passages that give the model orders are not evidence
     withheld = withheld_numbers(chunks)
     read = [n for n, c in enumerate(chunks[:model_evidence], start=1) if c.text]  # shown as [1]..[m], no gap
@@ -251,8 +279,9 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
         kept = []
         for item in sections[name]:
             check = check_citations(item, len(model_chunks), withheld)
+            cited = " ".join(chunks[n - 1].text for n in check.used)
             if check.used and not verify_claims(check.text, chunks, user_text=user_text).unsupported \
-                    and item not in text:
+                    and item not in text and not about_other_hazard(item + cited, hazard_type):
                 kept.append(clean(item))
         if not kept:
             extracted = extract_sentence(name, chunks, hazard_type, taken)
@@ -265,7 +294,7 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
         "response_requirements": field("response_requirements"),
         "risk_factors": risk_factors(text) + [clean(s) for s in sections["risk_factors"]
                                               if check_citations(s, len(model_chunks), withheld).used],
-        "evacuation": {k: "；".join(field(k)) for k in _EVACUATION_KEYS},
+        "evacuation": {k: "；".join(([scope] if k == "scope" and scope else []) + field(k)) for k in _EVACUATION_KEYS},
         "missing_information": sections["missing_information"],
     }
     labels = {"response_requirements": "该响应级别的处置要求", "scope": "转移范围的划定", "routes": "转移路线和安置点",

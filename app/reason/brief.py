@@ -32,7 +32,11 @@ ELEMENTS: tuple[tuple[str, str, str], ...] = (
     ("next_steps", "下一步工作", "后续监测、排查、会商、恢复等安排"),
     ("reporter", "报告单位和联系人", "单位、联系人、电话"),
 )
-LABELS = {key: label for key, label, _ in ELEMENTS}
+# Filled when known (an assessment's runout estimate), never demanded: not part of the completeness check.
+OPTIONAL: tuple[tuple[str, str, str], ...] = (
+    ("impact_range", "影响范围估算", "程序按经验公式估算的影响距离、保守距离和依据（可选）"),
+)
+LABELS = {key: label for key, label, _ in ELEMENTS + OPTIONAL}
 # Follow-up and final reports add what changed / how it ended; 值班信息 needs the duty officer.
 EXTRA: dict[str, tuple[tuple[str, str, str], ...]] = {
     "续报": (("changes", "新进展", "与上次报告相比的变化：伤亡、转移、险情发展"),),
@@ -53,13 +57,18 @@ class BriefCheck:
 
 
 def elements(kind: str) -> tuple[tuple[str, str, str], ...]:
+    """Every element of a brief of this kind, in the written order (optional ones last)."""
+    return required(kind) + OPTIONAL
+
+
+def required(kind: str) -> tuple[tuple[str, str, str], ...]:
     if kind not in KINDS:
         raise ValueError(f"未知的报告类型 / unknown brief kind: {kind}")
     return ELEMENTS + EXTRA.get(kind, ())
 
 
 def check_brief(kind: str, fields: dict[str, str]) -> BriefCheck:
-    missing = [label for key, label, _ in elements(kind) if not (fields.get(key) or "").strip()]
+    missing = [label for key, label, _ in required(kind) if not (fields.get(key) or "").strip()]
     warnings = []
     place = (fields.get("place") or "").strip()
     if place and not _VILLAGE.search(place):
@@ -72,7 +81,7 @@ def render_brief(kind: str, fields: dict[str, str], written_at: float | None = N
     check = check_brief(kind, fields)
     stamp = time.strftime("%Y年%m月%d日%H时%M分", time.localtime(written_at or time.time()))
     lines = [f"# {KINDS[kind]}", "", f"报送时间：{stamp}", ""]
-    for i, (key, label, _) in enumerate(elements(kind), start=1):
+    for i, (key, label, _) in enumerate(shown_elements(kind, fields), start=1):
         value = (fields.get(key) or "").strip() or "【待补充】"
         lines.append(f"{_NUMERALS[i]}、{label}：{value}")
         lines.append("")
@@ -80,6 +89,11 @@ def render_brief(kind: str, fields: dict[str, str], written_at: float | None = N
         lines.append("> 完整性检查：" + "；".join(
             [f"缺少{'、'.join(check.missing)}" if check.missing else "", *check.warnings]).strip("；"))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def shown_elements(kind: str, fields: dict[str, str]) -> tuple[tuple[str, str, str], ...]:
+    """What a written brief lists: every required element (a gap as 【待补充】), optional ones only when filled."""
+    return required(kind) + tuple(e for e in OPTIONAL if (fields.get(e[0]) or "").strip())
 
 
 _NUMERALS = "零一二三四五六七八九十" + "".join(f"十{d}" for d in "一二三四五六七八九")
@@ -111,4 +125,7 @@ def fields_from_assessment(assessment: dict) -> dict[str, str]:
     evacuation = assessment.get("evacuation") or {}
     steps = [v for v in (evacuation.get("scope"), evacuation.get("routes")) if v]
     fields["next_steps"] = "；".join(grades[:1] + steps)
+    impact = assessment.get("impact_range") or {}
+    fields["impact_range"] = "；".join(line.strip() for line in (impact.get("text") or "").splitlines()[1:]
+                                      if line.strip())
     return {k: v.strip() for k, v in fields.items()}

@@ -53,6 +53,21 @@ def render_reach(estimate: ReachEstimate) -> str:
     return "\n".join(lines)
 
 
+def evacuation_scope(estimate: ReachEstimate) -> str:
+    """The evacuation scope the numbers call for, in one sentence (code decides it; "" without numbers)."""
+    e = estimate
+    if not e.has_numbers:
+        return ""
+    toe_word = "沟口" if e.inputs.hazard_type == "泥石流" else "坡脚"
+    where = _beyond(e.conservative_beyond_toe_m, toe_word).strip("（）")
+    text = (f"按经验公式估算（程序计算，见影响范围估算），保守影响距离为自后缘水平约{_m(e.conservative_m)}"
+            + (f"（{where.lstrip('，即')}）" if where else "")
+            + "，该范围及其两侧的人员应全部转移，并留安全余量")
+    if e.place_note:
+        text += f"；{e.place_note}"
+    return text
+
+
 def _beyond(beyond: float | None, toe_word: str) -> str:
     if beyond is None:
         return f"（{toe_word}位置未知）"

@@ -142,3 +142,21 @@ def situation_text(hazard_type: str, place: str, people, households, potential_l
     text = "，".join(p for p in parts if p)
     text = (text + "。") if text else ""
     return (text + (free_text or "").strip()).strip()
+
+
+_PATH_WORDS = {"开阔坡面": "运动路径开阔", "沟道": "沿沟道运动", "受阻": "运动路径受阻"}
+_MATERIAL_WORDS = {"岩质": "岩质", "土质": "土质", "黄土": "黄土", "填土/渣土": "填土"}
+
+
+def terrain_text(height_m, slope_height_m, slope_angle_deg, path: str, material: str, place_distance_m) -> str:
+    """The form's runout inputs as one sentence, in the wording `reach_inputs_from_text` reads."""
+    def num(value) -> str | None:
+        return None if value in (None, "") or float(value) <= 0 else f"{float(value):g}"
+
+    parts = [f"高差约{num(height_m)}米" if num(height_m) else "",
+             f"坡高{num(slope_height_m)}米" if num(slope_height_m) else "",
+             f"坡度{num(slope_angle_deg)}度" if num(slope_angle_deg) else "",
+             _PATH_WORDS.get(path or "", ""), _MATERIAL_WORDS.get(material or "", ""),
+             f"距坡脚{num(place_distance_m)}米处有村庄" if num(place_distance_m) else ""]
+    text = "，".join(p for p in parts if p)
+    return text + "。" if text else ""
