@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 
+from app.reason.generation import EXTRACT_TOKENS
+
 FIELDS = ("hazard_type", "place", "time", "volume", "rainfall", "warning_level")
 SCHEMA = {
     "type": "object",
@@ -29,7 +31,7 @@ def extract_details(llm, report: str, seed: int = 42) -> dict:
     """Spans of the report for each descriptive field; anything not found verbatim in the report is dropped."""
     reply = llm.create_chat_completion(
         messages=[{"role": "system", "content": _SYSTEM}, {"role": "user", "content": f"报告：{report}"}],
-        max_tokens=200, temperature=0.0, seed=seed,
+        max_tokens=EXTRACT_TOKENS, temperature=0.0, seed=seed,
         response_format={"type": "json_object", "schema": SCHEMA},
     )
     try:

@@ -1,0 +1,188 @@
+"""Streamed generation that ends: stop strings, a repetition guard, token budgets by kind of reply.
+
+On 2 CPU cores the 1.5B model sometimes wrote its answer, a new 【推理】 block and the same answer again until
+max_tokens (issue 17: 630 tokens, 83 s). Three things end such a reply:
+
+- stop strings sent with the request (llama-cpp-python and OpenAI-compatible servers end the generation there
+  and leave the stop string out of the text);
+- `StreamGuard`, fed the stream piece by piece: a section heading seen a second time, a sentence repeated in the
+  same section, or a run of text repeating itself tells the consumer to stop; it keeps the text before the
+  repetition. It also covers servers that ignore `stop` and variants a stop string cannot spell
+  ("【 推理 】", a second 【回答】);
+- a token budget per kind of reply, far above what a well-formed reply needs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+# Token budgets by kind of reply. A well-formed answer is 1-3 reasoning lines and 1-3 sentences (the longest
+# answer of the answers eval, eval/results/2026-11-29-answers.json, is 85 characters; reasoning lines quoting a
+# passage run to ~120 characters each): ~250 tokens at most, so 384 leaves room and halves the worst case of a
+# runaway reply (the issue's 640-token loop took 83 s). The assessment writes nine short sections (700, as
+# before); the JSON extraction copies seven short spans (200, as before). Settings.max_tokens stays a ceiling
+# on all of them.
+ANSWER_TOKENS = 384
+EXPLAIN_TOKENS = 700
+EXTRACT_TOKENS = 200
+
+# A 【推理】 heading that does not open the reply begins a second block: the answer is over. The first heading
+# opens the reply (no newline before it), so this never cuts a well-formed answer. A second 【回答】 cannot be a
+# stop string (the first one follows a newline too); StreamGuard catches it.
+ANSWER_STOP = ("\n【推理】", "\n【推理过程】")
+ANSWER_HEADINGS = (r"推理(?:过程)?", r"回答|答案")  # StreamGuard headings of prompts/answer.md
+
+CUT_NOTICES = {
+    "repetition": "（模型开始重复输出，重复部分已截去）",
+    "length": "（回答达到长度上限被截断，可能不完整）",
+}
+
+_TERMINATOR = re.compile(r"[。！？!?；;\n]")
+_MARKERS = re.compile(r"\[\d+\]|[\s\-*•·]")
+_LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.．、)）]|[（(]\d{1,2}[)）]|[-*•·])\s*")
+MIN_SENTENCE = 6  # characters (markers and spaces aside) a sentence needs to count as repeated
+MIN_RUN = 30  # a run of text repeating itself is cut once it covers this many characters
+MAX_PERIOD = 100
+
+
+class StreamGuard:
+    """Fed the streamed text piece by piece; `feed` returns True when the consumer should stop, and `kept` is
+    the text to use (everything before the repetition). Pure: no I/O, no clock.
+
+    `headings` are patterns of the reply's section headings (【推理】 → "推理(?:过程)?"): one appearing again ends
+    the reply before it. Within a section, a sentence (at least MIN_SENTENCE characters, markers aside)
+    written again ends the reply before the repeat; across sections a sentence may repeat (an answer restates
+    its reasoning). A run of text repeating itself without punctuation ends it after the first copy.
+    """
+
+    def __init__(self, headings: tuple[str, ...] = ()):
+        groups = "|".join(f"({h})" for h in headings)  # one group per heading: match.lastindex names it
+        self._heading = re.compile(rf"【\s*(?:{groups})\s*】") if headings else None
+        self.text = ""
+        self.reason: str | None = None  # "repetition" once the guard has cut
+        self._cut: int | None = None
+        self._headings_seen: set[int] = set()
+        self._heading_end = 0  # the text before this offset holds no heading still to look at
+        self._sentences: set[str] = set()  # normalised sentences of the current section
+        self._scanned = 0  # the text before this offset has been split into sentences
+
+    @property
+    def kept(self) -> str:
+        return self.text if self._cut is None else self.text[: self._cut].rstrip()
+
+    @property
+    def stopped(self) -> bool:
+        return self._cut is not None
+
+    def feed(self, piece: str) -> bool:
+        if self.stopped:
+            return True
+        self.text += piece
+        if self._heading is not None:
+            for match in self._heading.finditer(self.text, self._heading_end):
+                if self._sentences_repeat(match.start()):
+                    return True
+                if match.lastindex in self._headings_seen:
+                    return self._stop(match.start())
+                self._headings_seen.add(match.lastindex)
+                self._heading_end = self._scanned = match.end()
+                self._sentences = set()  # a new section
+        return self._sentences_repeat(len(self.text)) or self._run_repeats()
+
+    def _stop(self, at: int) -> bool:
+        self._cut, self.reason = at, "repetition"
+        return True
+
+    def _sentences_repeat(self, limit: int) -> bool:
+        """Split the text up to `limit` into sentences; True (and cut) at one its section already holds."""
+        while (found := _TERMINATOR.search(self.text, self._scanned, limit)) is not None:
+            start, self._scanned = self._scanned, found.end()
+            key = normalise(self.text[start:found.start()])
+            if len(key) < MIN_SENTENCE:
+                continue
+            if key in self._sentences:
+                return self._stop(start)
+            self._sentences.add(key)
+        return False
+
+    def _run_repeats(self) -> bool:
+        text = self.text
+        for period in range(1, min(MAX_PERIOD, len(text) // 2) + 1):
+            unit = text[-period:]
+            if text[-2 * period: -period] != unit:
+                continue
+            copies = 2
+            while text[-(copies + 1) * period: -copies * period] == unit:
+                copies += 1
+            if copies * period >= MIN_RUN and copies >= 3:
+                return self._stop(len(text) - (copies - 1) * period)
+        return False
+
+
+def normalise(sentence: str) -> str:
+    """A sentence without list numbering, citation markers, spaces and punctuation: what repeats."""
+    bare = _MARKERS.sub("", _LIST_NUMBER.sub("", sentence))
+    return "".join(c for c in bare if c.isalnum())
+
+
+@dataclass
+class Generation:
+    text: str = ""
+    first_token_s: float | None = None
+    total_s: float = 0.0
+    completion_tokens: int = 0
+    prompt_tokens: int = 0
+    finish_reason: str | None = None  # as the model reported it: "stop", "length", None when not told
+    cut_off: str | None = None  # None | "repetition" (StreamGuard cut) | "length" (the token budget ran out)
+
+
+def stream_chat(llm, messages: list[dict], max_tokens: int, temperature: float, seed: int,
+                on_token=None, *, stop: tuple[str, ...] | list[str] | None = None,
+                guard: StreamGuard | None = None) -> Generation:
+    """Run one chat completion, calling `on_token(piece)` as text arrives; returns text and timings.
+
+    With `stop`, the strings are sent with the request. With `guard`, every piece is fed to it; when it says
+    stop, no further piece is pulled, the stream is closed (llama-cpp-python generates lazily, so closing ends
+    the computation; an HTTP stream closes its connection) and `text` is the guard's kept text.
+    """
+    gen = Generation()
+    start = time.perf_counter()
+    pieces: list[str] = []
+    sent = 0  # characters passed to on_token
+    params = {"stop": list(stop)} if stop else {}
+    stream = llm.create_chat_completion(
+        messages=messages, max_tokens=max_tokens, temperature=temperature, top_p=0.9, repeat_penalty=1.05,
+        seed=seed, stream=True, **params,
+    )
+    try:
+        for event in stream:
+            choice = event["choices"][0]
+            gen.finish_reason = choice.get("finish_reason") or gen.finish_reason
+            piece = (choice.get("delta") or {}).get("content") or ""
+            if not piece:
+                continue
+            if gen.first_token_s is None:
+                gen.first_token_s = time.perf_counter() - start
+            gen.completion_tokens += 1
+            pieces.append(piece)
+            if guard is not None and guard.feed(piece):
+                rest = guard.kept[sent:]  # the part of this piece before the cut
+                if on_token is not None and rest:
+                    on_token(rest)
+                break
+            if on_token is not None:
+                on_token(piece)
+            sent += len(piece)
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    gen.text = "".join(pieces) if guard is None else guard.kept
+    if guard is not None and guard.reason:
+        gen.cut_off = guard.reason
+    elif gen.finish_reason == "length" or (gen.finish_reason is None and gen.completion_tokens >= max_tokens):
+        gen.cut_off = "length"
+    gen.total_s = time.perf_counter() - start
+    return gen
