@@ -130,7 +130,7 @@ def test_template_reasoning_is_dropped_and_replaced_by_what_happened(prompt):
     answer = _ask(prompt, ChunkedLLM(reply))
     assert not any("问题要什么" in s or "哪条证据" in s or "综上所述" in s for s in answer.reasoning)
     assert answer.reasoning[0].startswith("检索到1段资料，模型阅读了其中1段：[1]《某条例》 第1条")
-    assert "已在所引资料原文中核实" in answer.reasoning[1]  # 30分钟 was found in passage 1
+    assert answer.reasoning[1].endswith("引用[1]：其中的数字、文件或条款已在原文中核实。")  # 30分钟 was found in passage 1
 
 
 def test_template_lines_come_from_the_loaded_prompt(tmp_path, prompt):
@@ -206,3 +206,30 @@ def test_stop_strings_reach_an_openai_compatible_server_and_an_early_stop_closes
     gen = stream_chat(llm, [{"role": "user", "content": "q"}], 64, 0.0, 1, stop=ANSWER_STOP, guard=StreamGuard())
     assert sent["stop"] == list(ANSWER_STOP)
     assert gen.text == "应当立即报告[1]。" and gen.cut_off == "repetition" and Stream.closed
+
+
+# What qwen2.5-coder-1.5b wrote for eval question a002 (issue 17 check, 2 cores): the prompt's format lines as
+# reasoning, then the answer, then a block of its own listing the sources.
+REAL_1_5B = ("【推理】\n1. 问题要什么。\n2. 哪条证据说了什么，写编号。\n【回答】\n"
+             "隐患治理完、险情已经得到有效控制了，原先划定的地质灾害危险区由县级政府撤销。撤销时还要解除已采取的有关措施并公告。\n\n"
+             "【补充信息】\n- [1] 《地质灾害危险区的划定、公告与管理（知识卡）》 八、危险区的撤销\n"
+             "- [2] 《《地质灾害防治条例》逐条要点（第一章至第三章）》 第二十条")
+
+
+def test_a_block_after_the_answer_ends_the_reply_without_a_notice(prompt):
+    llm = ChunkedLLM(REAL_1_5B)
+    hits = _hits("危险区的撤销：险情已经消除或者得到有效控制的，由县级人民政府及时撤销原划定的地质灾害危险区，解除已采取的有关措施并公告。")
+    answer = _ask(prompt, llm, hits, question="隐患治理完、险情已经得到有效控制了，原先划定的地质灾害危险区由哪一级政府撤销？撤销时还要做什么？")
+    assert not answer.refused and answer.cut_off is None
+    assert "补充信息" not in answer.answer and answer.answer.endswith("撤销时还要解除已采取的有关措施并公告[1]。")
+    assert llm.pulled < len(REAL_1_5B) // 3 - 20 and llm.closed  # the source list was never generated
+    assert not any("问题要什么" in s for s in answer.reasoning) and answer.reasoning[0].startswith("检索到1段资料")
+    assert split_output(REAL_1_5B)[1].endswith("解除已采取的有关措施并公告。")
+
+
+def test_a_reply_cut_off_before_its_answer_is_a_refusal_not_reasoning_shown_as_answer(prompt):
+    forever = itertools.chain(["【推理】\n"], itertools.repeat("1. 证据[1]写明应当在30分钟内报告。\n"))
+    answer = _ask(prompt, ChunkedLLM(forever))
+    assert answer.refused and answer.cut_off == "repetition" and answer.citations == []
+    assert answer.answer == f"{REFUSAL}。模型在写出回答之前开始重复，没有给出回答。"
+    assert answer.reasoning == ["1. 证据[1]写明应当在30分钟内报告。"]

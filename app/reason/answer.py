@@ -22,6 +22,7 @@ _ANSWER = re.compile(r"【\s*(?:回答|答案)\s*】|^\s*(?:回答|答案)[:：]
 _REFUSAL_HINTS = ("未找到依据", "没有找到依据", "无法回答", "证据不足", "未提及", "没有相关", "未载明", "没有提到",
                   "未提供", "没有给出", "未涉及")
 _FIRST_SENTENCE = re.compile(r"^[^。！？!?\n]*")
+_BLOCK = re.compile(r"^[ \t]*【(?![\s\d,，、]*】)[^】\n]{1,12}】", re.MULTILINE)  # 【补充信息】 and the like
 
 
 @dataclass
@@ -42,7 +43,8 @@ class Answer:
 
 def split_output(raw: str) -> tuple[list[str], str]:
     """Separate the model's 【推理】 part from its 【回答】 part; without markers it is all answer. Only the first
-    answer is kept: a 【推理】 or 【回答】 after it begins a repeat (issue 17: the same answer five times)."""
+    answer is kept: a 【推理】 or 【回答】 after it begins a repeat (issue 17: the same answer five times), any
+    other bracketed block (【补充信息】) is not the answer."""
     answer_mark = _ANSWER.search(raw)
     if not answer_mark:
         body = _REASONING.sub("", raw).strip()
@@ -51,7 +53,8 @@ def split_output(raw: str) -> tuple[list[str], str]:
     steps = [ln.strip() for ln in reasoning_text.splitlines() if ln.strip()]
     rest = raw[answer_mark.end():]
     start, end = 0, len(rest)
-    for mark in sorted([*_REASONING.finditer(rest), *_ANSWER.finditer(rest)], key=lambda m: m.start()):
+    marks = [*_REASONING.finditer(rest), *_ANSWER.finditer(rest), *_BLOCK.finditer(rest)]
+    for mark in sorted(marks, key=lambda m: m.start()):
         if rest[start:mark.start()].strip():
             end = mark.start()
             break
@@ -146,15 +149,22 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
     shown = [hits[n - 1].chunk for n in read]  # numbered [1]..[m] for the model
     messages = build_messages(question, shown, prompt, budgets)
     gen = stream_chat(llm, messages, min(max_tokens, ANSWER_TOKENS), temperature, seed,
-                      on_token=renumbered_stream(on_token, read), stop=ANSWER_STOP, guard=StreamGuard(ANSWER_HEADINGS))
-    reasoning, body = split_output(gen.text)
+                      on_token=renumbered_stream(on_token, read), stop=ANSWER_STOP,
+                      guard=StreamGuard(ANSWER_HEADINGS, final=ANSWER_HEADINGS[-1]))
+    # cut off (repetition, length) before any 【回答】: what there is is reasoning, not an answer
+    unanswered = bool(gen.cut_off and _REASONING.search(gen.text) and not _ANSWER.search(gen.text))
+    reasoning, body = split_output(gen.text + ("\n【回答】" if unanswered else ""))
     reasoning = shown_steps(reasoning, prompt, question, [c.text for c in shown])
     reasoning = [renumber_markers(step, read) for step in reasoning]
     check = check_shown_citations(body, read)
     # from here on [n] is hit n; a hit the model did not read keeps its place with its text emptied
     chunks = [h.chunk if n in read else replace(h.chunk, text="") for n, h in enumerate(hits, start=1)]
-    refused = looks_like_refusal(body)
-    if refused:
+    refused = unanswered or looks_like_refusal(body)
+    if unanswered:
+        check.used = []
+        check.text = (f"{REFUSAL}。模型在写出回答之前" + ("开始重复" if gen.cut_off == "repetition" else "用完了长度上限")
+                      + "，没有给出回答。")
+    elif refused:
         check.used.clear()
         if REFUSAL not in check.text:
             check.text = f"{REFUSAL}。{check.text}"

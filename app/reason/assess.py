@@ -217,7 +217,7 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
     messages = prompt.render(situation=text, grading=grading_text(grades),
                              evidence=evidence_block([chunks[n - 1] for n in read]))
     gen = stream_chat(llm, messages, min(max_tokens, EXPLAIN_TOKENS), 0.0, seed,
-                      on_token=renumbered_stream(on_token, read), guard=StreamGuard(tuple(SECTIONS)))
+                      on_token=renumbered_stream(on_token, read), guard=StreamGuard(tuple(SECTIONS), final="缺少的信息"))
     used: list[int] = []
     invalid: list[str] = []
     unverified: list[str] = []

@@ -32,13 +32,15 @@ EXTRACT_TOKENS = 200
 # opens the reply (no newline before it), so this never cuts a well-formed answer. A second 【回答】 cannot be a
 # stop string (the first one follows a newline too); StreamGuard catches it.
 ANSWER_STOP = ("\n【推理】", "\n【推理过程】")
-ANSWER_HEADINGS = (r"推理(?:过程)?", r"回答|答案")  # StreamGuard headings of prompts/answer.md
+ANSWER_HEADINGS = (r"推理(?:过程)?", r"回答|答案")  # StreamGuard headings of prompts/answer.md; the answer is last
 
 CUT_NOTICES = {
     "repetition": "（模型开始重复输出，重复部分已截去）",
     "length": "（回答达到长度上限被截断，可能不完整）",
 }
 
+# A line opening with a bracketed heading (not a citation marker 【1】): after the final section, a new block.
+_BLOCK = re.compile(r"\n[ \t]*【(?![\s\d,，、]*】)[^】\n]{1,12}】")
 _TERMINATOR = re.compile(r"[。！？!?；;\n]")
 _MARKERS = re.compile(r"\[\d+\]|[\s\-*•·]")
 _LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.．、)）]|[（(]\d{1,2}[)）]|[-*•·])\s*")
@@ -51,17 +53,21 @@ class StreamGuard:
     """Fed the streamed text piece by piece; `feed` returns True when the consumer should stop, and `kept` is
     the text to use (everything before the repetition). Pure: no I/O, no clock.
 
-    `headings` are patterns of the reply's section headings (【推理】 → "推理(?:过程)?"): one appearing again ends
+    `headings` are patterns of the reply's section headings (【推理】 → "推理(?:过程)?"); `final` is the one of them
+    that closes the reply: once its section has text, a new bracketed block (【补充信息】…) ends the reply before
+    it (reason "finished": nothing of the reply was lost). A heading of `headings` appearing again ends
     the reply before it. Within a section, a sentence (at least MIN_SENTENCE characters, markers aside)
     written again ends the reply before the repeat; across sections a sentence may repeat (an answer restates
     its reasoning). A run of text repeating itself without punctuation ends it after the first copy.
     """
 
-    def __init__(self, headings: tuple[str, ...] = ()):
+    def __init__(self, headings: tuple[str, ...] = (), final: str | None = None):
         groups = "|".join(f"({h})" for h in headings)  # one group per heading: match.lastindex names it
         self._heading = re.compile(rf"【\s*(?:{groups})\s*】") if headings else None
+        self._final = headings.index(final) + 1 if final is not None else None
+        self._final_end: int | None = None  # where the final section's text begins, once its heading was seen
         self.text = ""
-        self.reason: str | None = None  # "repetition" once the guard has cut
+        self.reason: str | None = None  # "repetition" (cut) or "finished" (a block after the final section)
         self._cut: int | None = None
         self._headings_seen: set[int] = set()
         self._heading_end = 0  # the text before this offset holds no heading still to look at
@@ -89,10 +95,18 @@ class StreamGuard:
                 self._headings_seen.add(match.lastindex)
                 self._heading_end = self._scanned = match.end()
                 self._sentences = set()  # a new section
+                if match.lastindex == self._final:
+                    self._final_end = match.end()
+        if self._final_end is not None:
+            for block in _BLOCK.finditer(self.text, self._final_end):
+                if self._heading.search(block.group(0)):
+                    continue  # a section of the reply, written out of order: its own rule above
+                if self.text[self._final_end:block.start()].strip():
+                    return self._stop(block.start(), "finished")
         return self._sentences_repeat(len(self.text)) or self._run_repeats()
 
-    def _stop(self, at: int) -> bool:
-        self._cut, self.reason = at, "repetition"
+    def _stop(self, at: int, reason: str = "repetition") -> bool:
+        self._cut, self.reason = at, reason
         return True
 
     def _sentences_repeat(self, limit: int) -> bool:
@@ -180,7 +194,7 @@ def stream_chat(llm, messages: list[dict], max_tokens: int, temperature: float, 
         if close is not None:
             close()
     gen.text = "".join(pieces) if guard is None else guard.kept
-    if guard is not None and guard.reason:
+    if guard is not None and guard.reason == "repetition":
         gen.cut_off = guard.reason
     elif gen.finish_reason == "length" or (gen.finish_reason is None and gen.completion_tokens >= max_tokens):
         gen.cut_off = "length"

@@ -76,19 +76,18 @@ def built_answer_steps(hits: list[Hit], read: list[int], answer: str, refused: b
         return steps
     for match in SENTENCE.finditer(answer):
         sentence = match.group(0).strip()
-        cited = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", sentence)))
+        cited = [n for n in dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", sentence)) if 1 <= n <= len(hits)]
         if not cited:
             continue
         bare = re.sub(r"\[\d+\]", "", sentence.replace(FLAG, "")).strip()
         quoted = bare if len(bare) <= _SHORT else bare[:_SHORT] + "…"
-        where = "、".join(_source(hits[n - 1], n) for n in cited if 1 <= n <= len(hits))
         if FLAG in sentence:
-            status = "其中的数字、文件或条款未能在所引资料中核实"
+            status = "其中的数字、文件或条款未能在原文中核实"
         elif any(claims(bare)):
-            status = "其中的数字、文件或条款已在所引资料原文中核实"
+            status = "其中的数字、文件或条款已在原文中核实"
         else:
-            status = "所引资料与该句用词对应，该句没有需要逐项核对的数字、文件或条款"
-        steps.append(f"“{quoted}”依据{where}；{status}。")
+            status = "没有需要核对的数字、文件或条款"
+        steps.append(f"“{quoted}”引用{''.join(f'[{n}]' for n in cited)}：{status}。")
     return steps
 
 
