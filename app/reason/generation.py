@@ -22,8 +22,9 @@ from dataclasses import dataclass
 # answer of the answers eval, eval/results/2026-11-29-answers.json, is 85 characters; reasoning lines quoting a
 # passage run to ~120 characters each): ~250 tokens at most, so 384 leaves room and halves the worst case of a
 # runaway reply (the issue's 640-token loop took 83 s). The assessment writes nine short sections (700, as
-# before); the JSON extraction copies seven short spans (200, as before). Settings.max_tokens stays a ceiling
-# on all of them.
+# before); the JSON extraction copies seven short spans (200, as before). Constants, not settings: they follow
+# from the prompts' formats, not from the deployment. Settings.max_tokens (what app/pipeline.py passes for
+# answers) stays a ceiling above ANSWER_TOKENS.
 ANSWER_TOKENS = 384
 EXPLAIN_TOKENS = 700
 EXTRACT_TOKENS = 200
