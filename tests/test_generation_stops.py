@@ -233,3 +233,13 @@ def test_a_reply_cut_off_before_its_answer_is_a_refusal_not_reasoning_shown_as_a
     assert answer.refused and answer.cut_off == "repetition" and answer.citations == []
     assert answer.answer == f"{REFUSAL}。模型在写出回答之前开始重复，没有给出回答。"
     assert answer.reasoning == ["1. 证据[1]写明应当在30分钟内报告。"]
+
+
+def test_the_stream_shows_no_part_of_a_cut_block(prompt):
+    shown: list[str] = []
+    answer_question("隐患治理完、险情已经得到有效控制了，原先划定的地质灾害危险区由哪一级政府撤销？撤销时还要做什么？",
+                    _hits("由县级人民政府及时撤销原划定的地质灾害危险区，解除已采取的有关措施并公告。"), ChunkedLLM(REAL_1_5B),
+                    prompt, max_tokens=640, temperature=0.0, seed=1, on_token=shown.append)
+    streamed = "".join(shown)
+    assert streamed.startswith("【推理】\n1. 问题要什么。") and "【回答】" in streamed
+    assert "【补充" not in streamed and streamed.rstrip().endswith("解除已采取的有关措施并公告。")

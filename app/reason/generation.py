@@ -83,6 +83,14 @@ class StreamGuard:
     def stopped(self) -> bool:
         return self._cut is not None
 
+    def settled(self) -> int:
+        """How much of the text a heading still arriving cannot cut: all of it, or up to an unclosed 【 near
+        the end (what the stream may show already)."""
+        if self.stopped:
+            return len(self.kept)
+        opened = self.text.rfind("【", max(0, len(self.text) - 14))
+        return opened if opened != -1 and "】" not in self.text[opened:] else len(self.text)
+
     def feed(self, piece: str) -> bool:
         if self.stopped:
             return True
@@ -165,7 +173,7 @@ def stream_chat(llm, messages: list[dict], max_tokens: int, temperature: float, 
     gen = Generation()
     start = time.perf_counter()
     pieces: list[str] = []
-    sent = 0  # characters passed to on_token
+    sent = 0  # characters of the guarded text passed to on_token
     params = {"stop": list(stop)} if stop else {}
     stream = llm.create_chat_completion(
         messages=messages, max_tokens=max_tokens, temperature=temperature, top_p=0.9, repeat_penalty=1.05,
@@ -182,19 +190,24 @@ def stream_chat(llm, messages: list[dict], max_tokens: int, temperature: float, 
                 gen.first_token_s = time.perf_counter() - start
             gen.completion_tokens += 1
             pieces.append(piece)
-            if guard is not None and guard.feed(piece):
-                rest = guard.kept[sent:]  # the part of this piece before the cut
-                if on_token is not None and rest:
-                    on_token(rest)
+            if guard is None:
+                if on_token is not None:
+                    on_token(piece)
+                continue
+            stop = guard.feed(piece)
+            ready = guard.text[:guard.settled()]  # a heading split across pieces is shown once it is known
+            if on_token is not None and len(ready) > sent:
+                on_token(ready[sent:])
+                sent = len(ready)
+            if stop:
                 break
-            if on_token is not None:
-                on_token(piece)
-            sent += len(piece)
     finally:
         close = getattr(stream, "close", None)
         if close is not None:
             close()
     gen.text = "".join(pieces) if guard is None else guard.kept
+    if guard is not None and on_token is not None and len(gen.text) > sent:
+        on_token(gen.text[sent:])  # held back at the end and never cut
     if guard is not None and guard.reason == "repetition":
         gen.cut_off = guard.reason
     elif gen.finish_reason == "length" or (gen.finish_reason is None and gen.completion_tokens >= max_tokens):
