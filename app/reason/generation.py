@@ -194,12 +194,12 @@ def stream_chat(llm, messages: list[dict], max_tokens: int, temperature: float, 
                 if on_token is not None:
                     on_token(piece)
                 continue
-            stop = guard.feed(piece)
+            done = guard.feed(piece)
             ready = guard.text[:guard.settled()]  # a heading split across pieces is shown once it is known
             if on_token is not None and len(ready) > sent:
                 on_token(ready[sent:])
                 sent = len(ready)
-            if stop:
+            if done:
                 break
     finally:
         close = getattr(stream, "close", None)
