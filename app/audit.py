@@ -106,7 +106,7 @@ def answer_record(answer, user: str | None, model: tuple[str, str]) -> dict:
         prompt_version=answer.prompt_version, answer=answer.answer,
         flags={"refused": answer.refused, "invalid_citations": list(answer.invalid_citations),
                "unverified_sentences": list(answer.unverified),
-               "attributed_sentences": answer.attributed_sentences})
+               "attributed_sentences": answer.attributed_sentences, "cut_off": answer.cut_off})
 
 
 def assessment_record(assessment, user: str | None, model: tuple[str, str], prompt_version: str,

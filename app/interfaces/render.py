@@ -21,6 +21,7 @@ def answer_json(answer, model_info) -> dict:
         "prompt_version": answer.prompt_version,
         "model": {"name": model_info.name, "sha256": model_info.sha256},
         "timings": answer.timings,
+        "cut_off": answer.cut_off,
     }
 
 

@@ -6,12 +6,15 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 
-from app.reason.citations import (COMPACT_BUDGETS, REFUSAL, attribute_uncited, bigrams, check_shown_citations,
-                                  evidence_block, renumber_markers, renumbered_stream)
+from app.reason.citations import (COMPACT_BUDGETS, REFUSAL, SENTENCE, attribute_uncited, bigrams,
+                                  check_shown_citations, evidence_block, renumber_markers, renumbered_stream)
+from app.reason.generation import ANSWER_HEADINGS, ANSWER_STOP, ANSWER_TOKENS, CUT_NOTICES, StreamGuard
 from app.reason.injection import withhold
 from app.reason.llm import stream_chat
 from app.reason.prompts import Prompt
-from app.reason.verify import gives_asked_quantity, verify_claims
+from app.reason.reasoning import built_answer_steps, is_template, shown_steps
+from app.reason.verify import claims, gives_asked_quantity, verify_claims
+from app.retrieve.gate import question_terms
 from app.schema import Citation, Hit
 
 _REASONING = re.compile(r"【\s*推理(?:过程)?\s*】|^\s*推理(?:过程)?[:：]", re.MULTILINE)
@@ -19,6 +22,7 @@ _ANSWER = re.compile(r"【\s*(?:回答|答案)\s*】|^\s*(?:回答|答案)[:：]
 _REFUSAL_HINTS = ("未找到依据", "没有找到依据", "无法回答", "证据不足", "未提及", "没有相关", "未载明", "没有提到",
                   "未提供", "没有给出", "未涉及")
 _FIRST_SENTENCE = re.compile(r"^[^。！？!?\n]*")
+_BLOCK = re.compile(r"^[ \t]*【(?![\s\d,，、]*】)[^】\n]{1,12}】", re.MULTILINE)  # 【补充信息】 and the like
 
 
 @dataclass
@@ -34,32 +38,85 @@ class Answer:
     unverified: list[str] = field(default_factory=list)  # sentences flagged by verify_claims
     prompt_version: str = ""
     timings: dict = field(default_factory=dict)
+    cut_off: str | None = None  # None | "repetition" | "length": the generation was cut (reason/generation.py)
 
 
 def split_output(raw: str) -> tuple[list[str], str]:
-    """Separate the model's 【推理】 part from its 【回答】 part; without markers it is all answer."""
+    """Separate the model's 【推理】 part from its 【回答】 part; without markers it is all answer. Only the first
+    answer is kept: a 【推理】 or 【回答】 after it begins a repeat (issue 17: the same answer five times), any
+    other bracketed block (【补充信息】) is not the answer."""
     answer_mark = _ANSWER.search(raw)
     if not answer_mark:
         body = _REASONING.sub("", raw).strip()
         return [], body
     reasoning_text = _REASONING.sub("", raw[: answer_mark.start()])
     steps = [ln.strip() for ln in reasoning_text.splitlines() if ln.strip()]
-    return steps, raw[answer_mark.end():].strip()
+    rest = raw[answer_mark.end():]
+    start, end = 0, len(rest)
+    marks = [*_REASONING.finditer(rest), *_ANSWER.finditer(rest), *_BLOCK.finditer(rest)]
+    for mark in sorted(marks, key=lambda m: m.start()):
+        if rest[start:mark.start()].strip():
+            end = mark.start()
+            break
+        start = max(start, mark.end())  # a label right after 【回答】 ("回答：") is not a new block
+    return steps, rest[start:end].strip()
 
 
 def split_streaming(raw: str) -> tuple[str, str | None]:
     """For live display: the reasoning written so far and the answer so far (None until its marker appears).
-    Same markers as `split_output`, the one owner of the 【推理】/【回答】 format."""
-    answer_mark = _ANSWER.search(raw)
-    if not answer_mark:
+    The same split as `split_output`, the one owner of the 【推理】/【回答】 format."""
+    if not _ANSWER.search(raw):
         return _REASONING.sub("", raw).strip(), None
-    return _REASONING.sub("", raw[: answer_mark.start()]).strip(), raw[answer_mark.end():].strip()
+    steps, answer = split_output(raw)
+    return "\n".join(steps), answer
 
 
-def is_echo(answer: str, question: str) -> bool:
-    """True when the answer adds (almost) nothing the question did not say: a restated question with markers."""
-    own = bigrams(re.sub(r"\[\d+\]", "", answer))
-    return len(own - bigrams(question)) < 3
+def is_echo(answer: str, question: str, prompt: Prompt | None = None) -> bool:
+    """True when the answer adds (almost) nothing the question did not say: a restated question with markers,
+    or a phrase naming what was asked without giving it ("蓟州区登记的地质灾害隐患点数量[1][2][3]。": no figure,
+    no predicate, no word the question lacks except attributes and the name of the asked thing), or the
+    prompt's own example lines copied back."""
+    bare = re.sub(r"\[\d+\]", "", answer)
+    if prompt is not None:
+        bare = "".join(s for s in SENTENCE.findall(bare) if not is_template(s, prompt))
+    own = bigrams(bare)
+    if len(own - bigrams(question)) < 3:
+        return True
+    return not _YES_NO.search(question) and not adds_content(bare, question)
+
+
+# Nouns that name the asked thing: "…的数量" restates "多少"; it does not give it.
+_ASKED_NOUNS = frozenset("数量 数目 总数 个数 人数 户数 数字 数据 数值 金额 数额 费用 面积 规模 方量 体积 时间 时限 期限 日期 "
+                         "等级 级别 标准 情况 内容 信息 名单 名称 比例 频次 次数 具体 方面 事项 问题 结果".split())
+_YES_NO = re.compile(r"是否|能否|可否|吗|是不是|有没有|要不要|可不可以|需不需要|对不对")
+
+
+def adds_content(bare: str, question: str) -> bool:
+    """The marker-free answer states something beyond the question: a figure, document or article the question
+    lacks, or a word that is neither the question's, nor a function word, nor the name of the asked thing, nor
+    only an attribute ("登记的")."""
+    wanted, have = claims(bare), claims(question)
+    if any(part - had for part, had in zip(wanted, have)):
+        return True
+    for term in question_terms(bare):
+        if term in question.lower() or term in _ASKED_NOUNS:
+            continue
+        ends = [m.end() for m in re.finditer(re.escape(term), bare)]
+        if ends and all(bare[e:e + 1] in ("的", "之") for e in ends):
+            continue  # an attribute of the restated subject
+        return True
+    return False
+
+
+def _echo_reason(answer: str, prompt: Prompt) -> str:
+    """Why an echo is refused, naming what the model restated (what the reader still lacks)."""
+    first = _FIRST_SENTENCE.match(answer.strip()).group(0)
+    if is_template(first, prompt):
+        return "模型照抄了提示中的格式示例，没有从资料中给出答案。"
+    restated = re.sub(r"\[\d+\]|[。！？!?；\s]+$", "", first)
+    if not restated:
+        return "模型只复述了问题，没有从资料中给出答案。"
+    return f"模型只复述了问题，没有从资料中给出答案：“{restated[:40]}”没有给出内容。需要载明这一信息的资料。"
 
 
 def build_messages(question: str, chunks, prompt: Prompt, budgets: tuple[int, ...] = COMPACT_BUDGETS) -> list[dict]:
@@ -100,20 +157,29 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
     read = model_evidence(hits, budgets)
     shown = [hits[n - 1].chunk for n in read]  # numbered [1]..[m] for the model
     messages = build_messages(question, shown, prompt, budgets)
-    gen = stream_chat(llm, messages, max_tokens, temperature, seed, on_token=renumbered_stream(on_token, read))
-    reasoning, body = split_output(gen.text)
+    gen = stream_chat(llm, messages, min(max_tokens, ANSWER_TOKENS), temperature, seed,
+                      on_token=renumbered_stream(on_token, read), stop=ANSWER_STOP,
+                      guard=StreamGuard(ANSWER_HEADINGS, final=ANSWER_HEADINGS[-1]))
+    # cut off (repetition, length) before any 【回答】: what there is is reasoning, not an answer
+    unanswered = bool(gen.cut_off and _REASONING.search(gen.text) and not _ANSWER.search(gen.text))
+    reasoning, body = split_output(gen.text + ("\n【回答】" if unanswered else ""))
+    reasoning = shown_steps(reasoning, prompt, question, [c.text for c in shown])
     reasoning = [renumber_markers(step, read) for step in reasoning]
     check = check_shown_citations(body, read)
     # from here on [n] is hit n; a hit the model did not read keeps its place with its text emptied
     chunks = [h.chunk if n in read else replace(h.chunk, text="") for n, h in enumerate(hits, start=1)]
-    refused = looks_like_refusal(body)
-    if refused:
+    refused = unanswered or looks_like_refusal(body)
+    if unanswered:
+        check.used = []
+        check.text = (f"{REFUSAL}。模型在写出回答之前" + ("开始重复" if gen.cut_off == "repetition" else "用完了长度上限")
+                      + "，没有给出回答。")
+    elif refused:
         check.used.clear()
         if REFUSAL not in check.text:
             check.text = f"{REFUSAL}。{check.text}"
-    elif is_echo(check.text, question):
+    elif is_echo(check.text, question, prompt):
         refused, check.used = True, []
-        check.text = f"{REFUSAL}。模型只复述了问题，没有从资料中给出答案。"
+        check.text = f"{REFUSAL}。{_echo_reason(check.text, prompt)}"
     else:
         check = attribute_uncited(check, [c.text for c in chunks])
     if not refused and not check.used:
@@ -133,6 +199,10 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
                           "需要载明该数值的资料。")
         check.used = sorted(set(map(int, re.findall(r"\[(\d+)\]", check.text)))) if not refused else []
     citations = [Citation(n, chunks[n - 1]) for n in sorted(check.used)]
+    if not reasoning:  # the model's steps were its format copied back, or none: say what actually happened
+        reasoning = built_answer_steps(hits, read, check.text, refused)
+    if gen.cut_off and not refused:
+        check.text = f"{check.text}\n{CUT_NOTICES[gen.cut_off]}"
     timings = {
         "retrieve_s": round(retrieve_s, 4),
         "first_token_s": None if gen.first_token_s is None else round(retrieve_s + gen.first_token_s, 4),
@@ -140,4 +210,4 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
         "completion_tokens": gen.completion_tokens,
     }
     return Answer(question, check.text, refused, citations, hits, reasoning, check.invalid,
-                  check.attributed, unverified, prompt.tag, timings)
+                  check.attributed, unverified, prompt.tag, timings, gen.cut_off)

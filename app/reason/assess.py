@@ -8,11 +8,13 @@ from dataclasses import dataclass, field, replace
 
 from app.reason.citations import check_citations, check_shown_citations, evidence_block, renumbered_stream
 from app.reason.injection import withheld_numbers, withhold
+from app.reason.generation import EXPLAIN_TOKENS, StreamGuard
 from app.reason.llm import Generation, stream_chat
 from app.reason.grading import Grade, grade_disaster, grade_hazard, select_rules, situation_from_text
 from app.reason.prompts import Prompt
 from app.reason.reach import ReachEstimate, estimate_reach, reach_inputs_from_text
 from app.reason.reach_render import render_reach
+from app.reason.reasoning import built_assessment_steps, shown_steps
 from app.reason.situation import Situation
 from app.reason.verify import verify_claims
 from app.schema import Chunk, Citation, Hit
@@ -33,6 +35,9 @@ SECTIONS = {
     "缺少的信息": "missing_information",
 }
 _HEADING = re.compile(r"【\s*(" + "|".join(SECTIONS) + r")\s*】")
+# Said in "缺少的信息" when the explanation was cut (reason/generation.py); the empty parts come from extraction.
+CUT_NOTES = {"repetition": "模型的说明开始重复，重复部分已截去",
+             "length": "模型的说明达到长度上限被截断，未写完的部分已按资料摘录补足或列为缺少"}
 DISASTER_FIGURES = ("deaths", "missing", "direct_loss_yuan")
 HAZARD_FIGURES = ("people_to_move", "households", "potential_loss_yuan")
 
@@ -250,7 +255,8 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
     read = [n for n, c in enumerate(chunks[:model_evidence], start=1) if c.text]  # shown as [1]..[m], no gap
     messages = prompt.render(situation=text, grading=grading_text(grades),
                              evidence=evidence_block([chunks[n - 1] for n in read]))
-    gen = stream_chat(llm, messages, max_tokens, 0.0, seed, on_token=renumbered_stream(on_token, read))
+    gen = stream_chat(llm, messages, min(max_tokens, EXPLAIN_TOKENS), 0.0, seed,
+                      on_token=renumbered_stream(on_token, read), guard=StreamGuard(tuple(SECTIONS), final="缺少的信息"))
     used: list[int] = []
     invalid: list[str] = []
     unverified: list[str] = []
@@ -288,8 +294,9 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
             kept = [clean(extracted)] if extracted else []
         return kept
 
+    steps = shown_steps(sections["reasoning"], prompt, user_text, [chunks[n - 1].text for n in read])
     out = {
-        "reasoning": sections["reasoning"],
+        "reasoning": steps or built_assessment_steps([g.summary() for g in grades], hits, read),
         "grade_basis": "；".join(clean(s) for s in sections["grade_basis"]),
         "response_requirements": field("response_requirements"),
         "risk_factors": risk_factors(text) + [clean(s) for s in sections["risk_factors"]
@@ -301,4 +308,6 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
               "priority_groups": "重点人群和叫应", "return_rule": "返回条件"}
     empty = [k for k in labels if not (out["evacuation"].get(k) if k in _EVACUATION_KEYS else out[k])]
     out["missing_information"] += [f"资料中未找到关于{labels[k]}的依据，请查阅本地应急预案" for k in empty]
+    if gen.cut_off:
+        out["missing_information"].append(CUT_NOTES[gen.cut_off])
     return out, used, invalid, unverified, gen

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from app.reason.generation import EXTRACT_TOKENS
 from app.reason.prompts import Prompt
 
 FIELDS = ("hazard_type", "place", "time", "volume", "rainfall", "warning_level")
@@ -26,7 +27,7 @@ def extract_details(llm, prompt: Prompt, report: str, seed: int = 42) -> dict:
     report is dropped."""
     reply = llm.create_chat_completion(
         messages=prompt.render(report=report),
-        max_tokens=200, temperature=0.0, seed=seed,
+        max_tokens=EXTRACT_TOKENS, temperature=0.0, seed=seed,
         response_format={"type": "json_object", "schema": SCHEMA},
     )
     try:

@@ -12,11 +12,11 @@ import json
 import logging
 import re
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import ServiceError
+from app.reason.generation import Generation, stream_chat  # noqa: F401  (re-exported: callers import them here)
 
 _LOAD_LOCK = threading.Lock()
 log = logging.getLogger("geohazard.llm")
@@ -63,39 +63,6 @@ def load_llm(path: Path, n_ctx: int, n_threads: int, seed: int, use_extra_bufts:
             )
         finally:
             low.llama_model_default_params = default_params
-
-
-@dataclass
-class Generation:
-    text: str = ""
-    first_token_s: float | None = None
-    total_s: float = 0.0
-    completion_tokens: int = 0
-    prompt_tokens: int = 0
-
-
-def stream_chat(llm, messages: list[dict], max_tokens: int, temperature: float, seed: int,
-                on_token=None) -> Generation:
-    """Run one chat completion, calling `on_token(piece)` as text arrives; returns text and timings."""
-    gen = Generation()
-    start = time.perf_counter()
-    pieces: list[str] = []
-    for event in llm.create_chat_completion(
-        messages=messages, max_tokens=max_tokens, temperature=temperature, top_p=0.9, repeat_penalty=1.05,
-        seed=seed, stream=True,
-    ):
-        piece = event["choices"][0]["delta"].get("content") or ""
-        if not piece:
-            continue
-        if gen.first_token_s is None:
-            gen.first_token_s = time.perf_counter() - start
-        gen.completion_tokens += 1
-        pieces.append(piece)
-        if on_token is not None:
-            on_token(piece)
-    gen.text = "".join(pieces)
-    gen.total_s = time.perf_counter() - start
-    return gen
 
 
 # ---- OpenAI-compatible server ------------------------------------------------------------------------
@@ -183,6 +150,10 @@ class RemoteLLM:
                 yield data
         except Exception as exc:
             raise self._error(exc) from exc
+        finally:  # also when the consumer stops early (StreamGuard): the server sees the connection close
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
 
     def _complete(self, request: dict, schema: dict | None) -> dict:
         data = self._send(request, schema).model_dump(exclude_none=True)
