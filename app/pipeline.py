@@ -16,23 +16,24 @@ from app import audit
 from app.config import Settings
 from app.index.embed import E5Embeddings
 from app.index.store import DocInfo, KnowledgeBase
-from app.ingest.chunk import chunk_document
-from app.ingest.errors import IngestError
-from app.ingest.files import IngestResult, expand_paths
-from app.ingest.load import SUPPORTED, load_file
+from app.ingest.files import IngestResult
+from app.pipeline_ingest import ingest_into
 from app.provision import MODELS, ModelError, file_sha256, is_installed, model_file
 from app.reason.answer import Answer, answer_question, refusal
 from app.reason.assess import (Assessment, detect_hazard_type, evidence_queries, explain, grade_situation,
                                impact_range, read_situation)
+from app.reason.conversation import ConversationState
 from app.reason.extract import extract_details
+from app.reason.followup import Context, Resolution, checked_rewrite, context_after, resolve
+from app.reason.generation import REWRITE_TOKENS
 from app.reason.grading import rule_sets_in_kb
-from app.reason.injection import has_injection
+from app.reason.incident import Change, grade_changes, is_case_question, same_event, update
 from app.reason.llm import ModelInfo, RemoteLLM, load_llm
 from app.reason.prompts import load_prompt
 from app.reason.reach_render import evacuation_scope
 from app.reason.turns import ModelTurns
-from app.retrieve.gate import evidence_coverage
 from app.reason.situation import Situation
+from app.retrieve.gate import evidence_coverage
 from app.retrieve.hybrid import RetrievalParams, retrieve, retrieve_many
 from app.schema import Citation, Hit
 
@@ -68,7 +69,7 @@ class Copilot:
                 if self.is_default_kb and not kb.documents():
                     print(f"首次使用：导入内置资料库 / first use: ingesting bundled corpus {self.settings.corpus_dir}",
                           file=sys.stderr)
-                    self._ingest_into(kb, [self.settings.corpus_dir], progress=True)
+                    ingest_into(kb, self.settings, [self.settings.corpus_dir], progress=True)
                 self._kb = kb
             return self._kb
 
@@ -93,49 +94,7 @@ class Copilot:
         return "\n".join(c.text for c in parts) if len(parts) > 1 else ""
 
     def ingest(self, paths: list[Path], progress: bool = False) -> list[IngestResult]:
-        return self._ingest_into(self.kb, paths, progress)
-
-    def _ingest_into(self, kb: KnowledgeBase, paths: list[Path], progress: bool) -> list[IngestResult]:
-        from tqdm import tqdm
-
-        files = expand_paths(paths)
-        results: list[IngestResult] = []
-        start, total_chunks = time.perf_counter(), 0
-        bar = tqdm(files, desc="导入 ingest", unit="file", disable=not progress or len(files) < 2, file=sys.stderr)
-        for path, named in bar:
-            result = self._ingest_one(kb, path, named)
-            results.append(result)
-            total_chunks += result.chunks if result.status in ("added", "updated") else 0
-            elapsed = max(time.perf_counter() - start, 1e-6)
-            bar.set_postfix_str(f"{len(results) / elapsed:.2f} files/s, {total_chunks / elapsed:.1f} chunks/s")
-        return results
-
-    def _ingest_one(self, kb: KnowledgeBase, path: Path, named: bool) -> IngestResult:
-        if not named and path.suffix.lower() not in SUPPORTED:
-            return IngestResult(str(path), "skipped", message=f"跳过不支持的类型 / skipped type {path.suffix}")
-        if not named and path.is_symlink():  # a link in an untrusted folder could pull in any readable file
-            return IngestResult(str(path), "skipped",
-                                message="跳过文件夹中的符号链接 / skipped symbolic link inside a folder")
-        if not path.exists():
-            return IngestResult(str(path), "failed", message="文件不存在 / file not found")
-        try:
-            doc = load_file(path, int(self.settings.max_file_mb * 2**20))
-            if not kb.needs_update(doc.source, doc.sha256):
-                return IngestResult(doc.source, "unchanged", message="未变化 / unchanged")
-            existed = any(d.source == doc.source for d in kb.documents())
-            chunks = chunk_document(doc, self.settings.chunk_max_chars)
-            if not chunks:
-                raise IngestError("没有切分出任何段落", "no chunks produced")
-            flagged = sum(has_injection(c.text) for c in chunks)
-            if flagged:  # such passages are withheld from the model (reason/injection.py); the operator is told
-                doc = replace(doc, warnings=doc.warnings + (
-                    f"{flagged} 段含有疑似指令注入的语句，不会作为证据交给模型 / {flagged} passages contain suspected "
-                    "prompt-injection text and are never given to the model as evidence",))
-            kb.add_document(doc, chunks)
-        except IngestError as exc:
-            return IngestResult(str(path), "failed", message=str(exc))
-        return IngestResult(doc.source, "updated" if existed else "added", len(chunks), "",
-                            list(doc.warnings))
+        return ingest_into(self.kb, self.settings, paths, progress)
 
     # ---- retrieval and answers -----------------------------------------------------------------
     def retrieval_params(self, k: int | None = None, mode: str = "hybrid") -> RetrievalParams:
@@ -152,30 +111,68 @@ class Copilot:
         hits, retrieve_s = self.retrieve(question, k)
         return self.answer(question, hits, retrieve_s, on_token=on_token, on_wait=on_wait, user=user)
 
-    def reply(self, message: str, k: int | None = None, *, on_token=None, on_wait=None, on_hits=None,
-              on_graded=None, on_route=None, user: str | None = None) -> Answer | Assessment:
+    def reply(self, message: str, k: int | None = None, *, conversation: ConversationState | None = None,
+              on_token=None, on_wait=None, on_hits=None, on_graded=None, on_route=None,
+              user: str | None = None) -> Answer | Assessment:
         """The one router every interface calls: a described situation (figures that decide a grade, or an
         event report asking for its grade) is assessed, with the situation parsed here once and passed on;
-        anything else is retrieved and answered. Before the model starts, `on_hits(hits)` gets a question's
-        passages (possibly none) and `on_graded(preliminary)` a situation's computed grades and evidence;
-        `on_route("assess" | "answer")` hears the decision first."""
-        situation = read_situation(message)
+        anything else is retrieved and answered. Within a `conversation` (updated in place), a follow-up is
+        made standalone first and a situation updates the incident already reported. Before the model starts,
+        `on_hits(hits)` gets a question's passages (possibly none) and `on_graded(preliminary)` a situation's
+        computed grades and evidence; `on_route("assess" | "answer")` hears the decision first."""
+        state = conversation if conversation is not None else ConversationState()
+        situation = None if is_case_question(message) else read_situation(message)
         if on_route is not None:
             on_route("answer" if situation is None else "assess")
         if situation is not None:
-            return self.assess(message, on_token=on_token, on_wait=on_wait, user=user, on_graded=on_graded,
-                               situation=situation)
-        hits, retrieve_s = self.retrieve(message, k)
+            return self._assess_incident(message, situation, state, on_token=on_token, on_wait=on_wait,
+                                         on_graded=on_graded, user=user)
+        start = time.perf_counter()
+        resolution = self.resolve(message, state.context, on_wait)
+        resolve_s = time.perf_counter() - start
+        hits, retrieve_s = self.retrieve(resolution.question, k)
         if on_hits is not None:
             on_hits(hits)
-        return self.answer(message, hits, retrieve_s, on_token=on_token, on_wait=on_wait, user=user)
+        result = self.answer(message, hits, retrieve_s, on_token=on_token, on_wait=on_wait, user=user,
+                             understood=resolution.question)
+        result.timings["resolve_s"] = round(resolve_s, 4)
+        state.context = context_after(resolution, [h.chunk.title for h in hits])
+        return result
+
+    def resolve(self, message: str, context: Context | None, on_wait=None) -> Resolution:
+        """The standalone question for a follow-up: by code where it can, else by the model (prompts/rewrite.md),
+        checked; a first or self-contained question never calls the model."""
+        resolution = resolve(message, context)
+        if not resolution.needs_model:
+            return resolution
+        with self.turns.turn(on_wait):
+            reply = self.llm.create_chat_completion(
+                messages=self.rewrite_prompt.render(previous=context.question, message=message),
+                max_tokens=REWRITE_TOKENS, temperature=0.0, seed=self.settings.seed)
+        return checked_rewrite(reply["choices"][0]["message"]["content"] or "", message, context)
+
+    def _assess_incident(self, message: str, situation: Situation, state: ConversationState, **kwargs) -> Assessment:
+        """A reported situation: a new incident, or an update of the one this conversation is about (its figures
+        merged, the grade recomputed from them, what changed said)."""
+        incident = state.incident if state.incident and same_event(state.incident, message) else None
+        before = dict(incident.grades) if incident else {}
+        incident, changes = update(incident, message, situation)
+        follow_up = len(incident.reports) > 1
+        result = self.assess(incident.text if follow_up else message,
+                             situation=incident.situation() if follow_up else situation,
+                             changes=(changes, before) if follow_up else None, history=incident.changes, **kwargs)
+        incident.grades = {g.scale: g.grade or "" for g in result.grades}
+        state.incident = incident
+        return result
 
     def answer(self, question: str, hits: list[Hit], retrieve_s: float = 0.0, on_token=None,
-               on_wait=None, *, user: str | None = None) -> Answer:
+               on_wait=None, *, user: str | None = None, understood: str | None = None) -> Answer:
         """Answer from already retrieved hits (the web UI shows them first); refuses when they miss the topic.
+        `understood` is the standalone question a follow-up was resolved to: the gate and the model see it.
         `on_wait(position)` reports the place in line while another request holds the model.
         Every answer, refusals included, is appended to the audit log under `user` (default: the OS user)."""
         s = self.settings
+        asked, question = question, understood or question
         coverage, missing = evidence_coverage(question, hits)
         if hits and coverage < s.min_coverage:
             why = (f"检索到的资料没有涉及：{'、'.join(missing)}。需要包含这些内容的法规、预案、技术标准或灾情报告，"
@@ -187,6 +184,7 @@ class Copilot:
                 result = answer_question(question, hits, self.llm, self.answer_prompt, max_tokens=s.max_tokens,
                                          temperature=s.temperature, seed=s.seed, on_token=on_token,
                                          retrieve_s=retrieve_s, budgets=s.evidence_budgets)
+        result = replace(result, question=asked, resolved_question=question)
         self._audit(lambda: audit.answer_record(result, user, self._audited_model()))
         return result
 
@@ -202,11 +200,17 @@ class Copilot:
     def extract_prompt(self):
         return load_prompt(self.settings.prompts_dir, "extract")
 
+    @cached_property
+    def rewrite_prompt(self):
+        return load_prompt(self.settings.prompts_dir, "rewrite")
+
     def assess(self, text: str, region: str | None = None,
                persons_per_household: float | None = None, on_token=None, on_wait=None, *,
-               user: str | None = None, on_graded=None, situation: Situation | None = None) -> Assessment:
+               user: str | None = None, on_graded=None, situation: Situation | None = None,
+               changes: tuple[list[Change], dict] | None = None, history: list[Change] | None = None) -> Assessment:
         """Grade by code from the cited rule, retrieve the evidence, let the model explain and advise.
-        `situation` is the text's figures when the caller has parsed them already (reply() has).
+        `situation` is the text's figures when the caller has parsed them already (reply() has); for an update
+        of a reported incident, `changes` holds this message's changes and the grades before it, `history` all.
         `on_graded(preliminary)` gets the computed grades and the evidence before the model starts (the grade
         card can be shown at once; the model's explanation takes tens of seconds on 2 cores).
         The result is appended to the audit log under `user` (default: the OS user)."""
@@ -215,12 +219,16 @@ class Copilot:
         situation, grades, region = grade_situation(text, available, region, persons_per_household, situation)
         hazard_type = detect_hazard_type(text)
         reach = impact_range(text)
+        said = [] if changes is None else [c.describe() for c in changes[0]] + grade_changes(changes[1], grades,
+                                                                                            changes[0])
+        logged = [c.to_json() for c in history or []] if changes is not None else []
         hits = retrieve_many(self.kb, evidence_queries(text, grades, hazard_type), self.retrieval_params(),
                              limit=2 * self.settings.top_k)
         retrieve_s = time.perf_counter() - start
         if on_graded is not None:
             on_graded(Assessment(text, situation, hazard_type, region, grades, hits,
-                                 timings={"retrieve_s": round(retrieve_s, 4)}, reach=reach))
+                                 timings={"retrieve_s": round(retrieve_s, 4)}, reach=reach, changes=said,
+                                 history=logged))
         with self.turns.turn(on_wait):
             details = extract_details(self.llm, self.extract_prompt, text, seed=self.settings.seed)
             explanation, used, invalid, unverified, gen = explain(
@@ -233,7 +241,7 @@ class Copilot:
             {"retrieve_s": round(retrieve_s, 4),
              "first_token_s": None if gen.first_token_s is None else round(retrieve_s + gen.first_token_s, 4),
              "total_s": round(time.perf_counter() - start, 4), "completion_tokens": gen.completion_tokens},
-            details, reach,
+            details, reach, said, logged,
         )
         self._audit(lambda: audit.assessment_record(
             result, user, self._audited_model(), self.assess_prompt.tag,

@@ -109,6 +109,31 @@ def test_batch_loads_once_and_prints_one_line_per_question(kb, tmp_path):
     assert all(ASK_KEYS <= r.keys() for r in rows)
 
 
+def test_a_batch_conversation_regrades_an_incident_as_its_figures_change(kb, tmp_path):
+    """Issue 14: lines with the same conversation id are turns of one conversation; the second report raises
+    the grade and says what changed; another conversation in the same file does not see the first one's figures."""
+    batch = tmp_path / "incident.jsonl"
+    lines = [{"id": 1, "conversation": "c1", "question": "示例县石门村后山发生滑坡，威胁32户约120人"},
+             {"id": 2, "conversation": "c2", "question": "青石村发生滑坡，威胁20人"},
+             {"id": 3, "conversation": "c1", "question": "核实后受威胁人数增加到600人"},
+             {"id": 4, "conversation": "c1", "question": "又发现3名遇难者"}]
+    batch.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    rows = {r["id"]: r for r in map(json.loads, run(["ask", "--batch", str(batch), "--kb", str(kb)]).stdout.splitlines())}
+    assert rows[1]["conversation"] == "c1" and rows[1]["assessment"]["hazard_grade"]["grade"] == "中型"
+    assert rows[1]["situation_changes"] == []
+    assert rows[2]["assessment"]["hazard_grade"]["grade"] == "小型"  # c2 is its own incident
+    raised = rows[3]
+    assert raised["assessment"]["hazard_grade"]["grade"] == "大型"
+    assert "受威胁人数由120人增至600人" in raised["situation_changes"][0]
+    assert any(c.startswith("险情等级：中型 → 大型，因受威胁人数由120人增至600人") for c in raised["situation_changes"])
+    assert "【情况变化】" in raised["answer"] and "石门村" in raised["resolved_question"]
+    disaster = rows[4]["assessment"]
+    assert disaster["disaster_grade"]["grade"] and disaster["situation"]["figures"]["deaths"] == 3
+    assert disaster["situation"]["figures"]["people_to_move"] == 600  # kept from the earlier report
+    assert [c["figure"] for c in disaster["incident_history"]] == ["people_to_move", "households", "people_to_move",
+                                                                  "deaths"]
+
+
 def test_ingest_reports_each_file_and_exits_1_when_one_fails(tmp_path):
     good = tmp_path / "ok.txt"
     good.write_text("第一条 测试条文一。\n第二条 测试条文二。\n第三条 测试条文三。", encoding="gb18030")

@@ -17,7 +17,7 @@ LAYERS = {  # module prefix → floor (higher may import lower or equal, never h
     "app.ingest": 1, "app.index": 1, "app.audit": 1,
     "app.retrieve": 2,
     "app.reason": 3,
-    "app.pipeline": 4,
+    "app.pipeline": 4, "app.pipeline_ingest": 4,
     "app.interfaces": 5,
     "eval": 6,
     "tests": 7, "support": 7, "conftest": 7,

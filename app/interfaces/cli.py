@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
         kb_arg(p)
         p.add_argument("-k", type=int, default=None, help="number of passages")
         p.add_argument("--json", action="store_true")
-        p.add_argument("--batch", type=Path, help="JSONL file of {id, question}; prints one JSON line each")
+        p.add_argument("--batch", type=Path, help="JSONL file of {id, question[, conversation]}; prints one JSON "
+                       "line each; lines with the same conversation are turns of one conversation")
         if name == "retrieve":
             p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
         p.set_defaults(func=func)
@@ -126,17 +127,21 @@ def _copilot(args):
     return Copilot(load_settings(), getattr(args, "kb", None))
 
 
-def _questions(args) -> list[tuple[object, str]]:
+def _questions(args) -> list[tuple[object, str, str | None]]:
+    """(id, question, conversation id) for each line of --batch (lines with the same "conversation" are turns
+    of one conversation, in file order), or the one question given."""
     if args.batch:
         items = []
         for line_no, line in enumerate(args.batch.read_text(encoding="utf-8").splitlines(), start=1):
             if line.strip():
                 row = json.loads(line)
-                items.append((row.get("id", line_no), str(row["question"])))
+                conversation = row.get("conversation")
+                items.append((row.get("id", line_no), str(row["question"]),
+                              None if conversation is None else str(conversation)))
         return items
     if not args.question:
         raise SystemExit("需要问题或 --batch / a QUESTION or --batch FILE is required")
-    return [(None, args.question)]
+    return [(None, args.question, None)]
 
 
 def cmd_ingest(args) -> int:
@@ -160,7 +165,7 @@ def cmd_ingest(args) -> int:
 
 def cmd_retrieve(args) -> int:
     copilot = _copilot(args)
-    for qid, question in _questions(args):
+    for qid, question, _ in _questions(args):
         hits, seconds = copilot.retrieve(question, args.k, args.mode)
         payload = {"question": question, "hits": [h.to_json() for h in hits], "retrieve_s": round(seconds, 4)}
         if args.batch:
@@ -189,22 +194,27 @@ def _show_hits(hits) -> None:
         print(render_hits(hits) + "\n", flush=True)
 
 
-def _reply(copilot, question: str, k: int | None, stream: bool) -> tuple[dict, str]:
+def _reply(copilot, question: str, k: int | None, stream: bool, conversation=None) -> tuple[dict, str]:
     """One message through the router; when streaming, sources (or the grade card) are printed first."""
     if not stream:
-        return reply_payload(copilot.reply(question, k), copilot.model_info)
+        return reply_payload(copilot.reply(question, k, conversation=conversation), copilot.model_info)
     result = copilot.reply(
-        question, k, on_token=lambda piece: print(piece, end="", flush=True),
-        on_hits=_show_hits,
-        on_graded=lambda prelim: print(render_graded(prelim) + "\n", flush=True))
+        question, k, conversation=conversation, on_token=lambda piece: print(piece, end="", flush=True),
+        on_hits=_show_hits, on_graded=lambda prelim: print(render_graded(prelim) + "\n", flush=True))
     return reply_payload(result, copilot.model_info)
 
 
 def cmd_ask(args) -> int:
+    from app.reason.conversation import ConversationState
+
     copilot = _copilot(args)
-    for qid, question in _questions(args):
+    conversations: dict[str, ConversationState] = {}
+    for qid, question, conversation_id in _questions(args):
         machine = args.json or args.batch
-        payload, text = _reply(copilot, question, args.k, stream=not machine)
+        state = None if conversation_id is None else conversations.setdefault(conversation_id, ConversationState())
+        payload, text = _reply(copilot, question, args.k, stream=not machine, conversation=state)
+        if conversation_id is not None:
+            payload = {"conversation": conversation_id, **payload}
         if machine:
             emit({"id": qid, **payload} if args.batch else payload)
         else:
@@ -267,9 +277,12 @@ def cmd_serve(args) -> int:
 
 
 def cmd_chat(args) -> int:
+    from app.reason.conversation import ConversationState
+
     copilot = _copilot(args)
-    print("地灾应急决策助手（终端模式）。输入问题回车；输入 exit 退出。", flush=True)
+    print("地灾应急决策助手（终端模式）。输入问题回车；追问和续报会接着上文理解；输入 exit 退出。", flush=True)
     _ = copilot.kb, copilot.llm
+    state = ConversationState()  # follow-ups and incident updates build on the earlier messages
     while True:
         try:
             question = input("\n问> ").strip()
@@ -278,7 +291,7 @@ def cmd_chat(args) -> int:
         if question.lower() in ("exit", "quit", "退出"):
             return 0
         if question:
-            _, text = _reply(copilot, question, None, stream=True)
+            _, text = _reply(copilot, question, None, stream=True, conversation=state)
             print("\n\n" + text)
 
 

@@ -7,6 +7,7 @@ JSON) so the sources panel and the duty brief can be rebuilt from it later.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -52,12 +53,19 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def create_conversation(db: sqlite3.Connection, title: str, owner: str = "") -> str:
+def create_conversation(db: sqlite3.Connection, title: str, owner: str = "", conversation_id: str | None = None) -> str:
+    """A new conversation; `conversation_id` names it when it is a plain id (letters, digits, -, _; ≤ 64) not yet
+    in use, else a random id is made (an id of another owner's conversation is never reused or revealed)."""
     now = time.time()
-    conversation_id = uuid.uuid4().hex
-    db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?)",
-               (conversation_id, _short_title(title), owner, now, now))
-    return conversation_id
+    wanted = conversation_id if conversation_id and re.fullmatch(r"[\w-]{1,64}", conversation_id) else None
+    for candidate in ([wanted] if wanted else []) + [uuid.uuid4().hex]:
+        try:
+            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?)",
+                       (candidate, _short_title(title), owner, now, now))
+            return candidate
+        except sqlite3.IntegrityError:
+            continue
+    raise RuntimeError("could not create a conversation")
 
 
 def add_turn(db: sqlite3.Connection, conversation_id: str, role: str, content: str,

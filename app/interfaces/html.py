@@ -111,6 +111,9 @@ def answer_markdown(payload: dict) -> str:
         notes.append(f"{len(payload['unverified'])} 句未能在引用资料中核实，已标出，请核对原文。")
     if notes:
         body += "\n\n" + "\n".join(f"> ⚠ {n}" for n in notes)
+    understood = payload.get("resolved_question")
+    if understood and understood != payload.get("question") and not payload.get("assessment"):
+        body = f"*理解为：{escape_markdown(understood)}*\n\n" + body
     return body
 
 

@@ -22,6 +22,7 @@ def answer_json(answer, model_info) -> dict:
         "model": {"name": model_info.name, "sha256": model_info.sha256},
         "timings": answer.timings,
         "cut_off": answer.cut_off,
+        "resolved_question": answer.resolved_question or answer.question,
     }
 
 
@@ -57,11 +58,15 @@ def assessment_as_answer(assessment, model_info) -> dict:
         "model": data["model"],
         "timings": data["timings"],
         "assessment": data["assessment"],
+        "resolved_question": assessment.text,
+        "situation_changes": data["assessment"]["situation_changes"],
     }
 
 
 def render_answer(answer) -> str:
     lines = ["【回答】", answer.answer]
+    if answer.resolved_question and answer.resolved_question != answer.question:
+        lines.insert(0, f"（理解为：{answer.resolved_question}）")
     if answer.citations:
         lines.append("\n【出处】")
         for c in answer.citations:
@@ -77,6 +82,8 @@ def render_answer(answer) -> str:
 def render_assessment(assessment) -> str:
     data = assessment.to_json()
     lines = ["【研判结果】"]
+    if data["situation_changes"]:
+        lines[:0] = ["【情况变化】", *[f"- {c}" for c in data["situation_changes"]], ""]
     for basis in data["basis"]:
         lines.append(f"- {basis['summary']}")
     if data["basis"] and data["basis"][0]["explanation"]:

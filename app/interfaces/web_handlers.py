@@ -25,6 +25,7 @@ from app.interfaces.html import answer_markdown, grade_card_html, sources_html  
 from app.interfaces.render import assessment_as_answer, assessment_json, render_graded, reply_payload  # noqa: E402
 from app.pipeline import Copilot  # noqa: E402
 from app.reason.answer import split_streaming  # noqa: E402
+from app.reason.conversation import ConversationState  # noqa: E402
 from app.interfaces.web_briefs import BRIEF_KEYS  # noqa: E402
 from app.reason.reach_render import profile_svg  # noqa: E402
 from app.reason.situation import situation_text, terrain_text  # noqa: E402
@@ -133,8 +134,7 @@ class Handlers:
         if not question:
             yield history, gr.skip(), conversation_id, gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        if not conversation_id or convs.load_conversation(self.db, conversation_id, owner) is None:
-            conversation_id = convs.create_conversation(self.db, question, owner)
+        conversation_id, state = self.conversation_state(conversation_id, question, owner)
         convs.add_turn(self.db, conversation_id, "user", question)
         history = list(history or []) + [{"role": "user", "content": question}]
         events: queue.Queue = queue.Queue()
@@ -145,8 +145,8 @@ class Handlers:
                 question, on_token=lambda t: events.put(("token", t)), on_wait=lambda p: events.put(("wait", p)),
                 on_hits=lambda hits: events.put(("hits", [h.to_json() for h in hits])),
                 on_graded=lambda a: events.put(("graded", a)), on_route=lambda kind: events.put(("route", kind)),
-                user=user)
-            return reply_payload(result, self.copilot.model_info)[0]
+                user=user, conversation=state)
+            return {**reply_payload(result, self.copilot.model_info)[0], "conversation_state": state.to_json()}
 
         in_background(work, events)
         first = events.get()  # the router decides at once (or the job failed before it could)
@@ -296,9 +296,29 @@ class Handlers:
         return rows, self.documents_table(), gr.update(choices=self.document_choices())
 
     # ---- API (gradio_client) -------------------------------------------------------------------------
-    def ask(self, question: str, request: gr.Request) -> dict:
-        """Answer a question (or assess a described situation) with citations, as the CLI's `ask --json`."""
-        return reply_payload(self.copilot.reply(question, user=audit_user(request)), self.copilot.model_info)[0]
+    def conversation_state(self, conversation_id: str | None, first_message: str, owner: str):
+        """(id, state) of a stored conversation of this owner, or of a new one (with that id when one was given
+        that is not yet in use: an API client names its conversations)."""
+        conversation = convs.load_conversation(self.db, conversation_id, owner) if conversation_id else None
+        if conversation is None:
+            return convs.create_conversation(self.db, first_message, owner, conversation_id), ConversationState()
+        last = next((t.payload for t in reversed(conversation.turns) if t.payload), None) or {}
+        return conversation.id, ConversationState.from_json(last.get("conversation_state"))
+
+    def ask(self, question: str, conversation_id: str | None = None, request: gr.Request = None) -> dict:
+        """Answer a question (or assess a described situation) with citations, as the CLI's `ask --json`. With a
+        `conversation_id` the question is a turn of that conversation (a new id starts one): follow-ups and
+        incident updates build on the earlier turns, and the turns are stored like the web chat's."""
+        if not conversation_id:
+            return reply_payload(self.copilot.reply(question, user=audit_user(request)), self.copilot.model_info)[0]
+        owner = owner_of(request)
+        conversation_id, state = self.conversation_state(conversation_id, question, owner)
+        convs.add_turn(self.db, conversation_id, "user", question)
+        payload = reply_payload(self.copilot.reply(question, user=audit_user(request), conversation=state),
+                                self.copilot.model_info)[0]
+        convs.add_turn(self.db, conversation_id, "assistant", payload["answer"],
+                       {**payload, "conversation_state": state.to_json()})
+        return {"conversation_id": conversation_id, **payload}
 
     def assess(self, situation: str, request: gr.Request) -> dict:
         """Grade a described situation by code from the cited rule and advise; the CLI's `assess --json`."""

@@ -39,6 +39,7 @@ class Answer:
     prompt_version: str = ""
     timings: dict = field(default_factory=dict)
     cut_off: str | None = None  # None | "repetition" | "length": the generation was cut (reason/generation.py)
+    resolved_question: str | None = None  # the standalone question a follow-up was understood as (followup.py)
 
 
 def split_output(raw: str) -> tuple[list[str], str]:

@@ -57,6 +57,8 @@ class Assessment:
     timings: dict = field(default_factory=dict)
     details: dict = field(default_factory=dict)  # descriptive fields copied from the report (extract.py)
     reach: ReachEstimate | None = None  # runout estimate for slides, rockfalls and debris flows (reach.py)
+    changes: list[str] = field(default_factory=list)  # what this message changed in the incident (incident.py)
+    history: list[dict] = field(default_factory=list)  # every change of the incident so far, with its time
 
     def situation_json(self) -> dict:
         s = self.situation
@@ -90,6 +92,8 @@ class Assessment:
             "missing": list(dict.fromkeys(missing)),
             "reasoning": exp.get("reasoning", []),
             "impact_range": None if self.reach is None else {**self.reach.to_json(), "text": render_reach(self.reach)},
+            "situation_changes": list(self.changes),
+            "incident_history": list(self.history),
         }
 
 

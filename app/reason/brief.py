@@ -125,6 +125,10 @@ def fields_from_assessment(assessment: dict) -> dict[str, str]:
     evacuation = assessment.get("evacuation") or {}
     steps = [v for v in (evacuation.get("scope"), evacuation.get("routes")) if v]
     fields["next_steps"] = "；".join(grades[:1] + steps)
+    history = assessment.get("incident_history") or []
+    later = [c["description"] for c in history if c["time"] > history[0]["time"]]  # since the first report
+    grade_moves = [c for c in assessment.get("situation_changes") or [] if "等级" in c]
+    fields["changes"] = "；".join(later + grade_moves)
     impact = assessment.get("impact_range") or {}
     fields["impact_range"] = "；".join(line.strip() for line in (impact.get("text") or "").splitlines()[1:]
                                       if line.strip())

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 ANSWER_TOKENS = 384
 EXPLAIN_TOKENS = 700
 EXTRACT_TOKENS = 200
+REWRITE_TOKENS = 60  # one standalone question (followup.py)
 
 # A 【推理】 heading that does not open the reply begins a second block: the answer is over. The first heading
 # opens the reply (no newline before it), so this never cuts a well-formed answer. A second 【回答】 cannot be a
