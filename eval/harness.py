@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from app.config import PROJECT_ROOT
+from eval.health import health_summary
 from eval.scoring import (
     Expected,
     answers_summary,
@@ -128,7 +129,8 @@ def run_answers_eval(copilot, questions: list[dict] | None = None, baseline=None
         rows.append(score_answer(q, payload, text, time.perf_counter() - start))
         _progress("ours", rows, questions)
     results = {"date": str(dt.date.today()), "model": copilot.model_info.name, "rows": rows,
-               "summary": answers_summary(rows), "categories": category_scores(rows)}
+               "summary": answers_summary(rows), "categories": category_scores(rows),
+               "health": health_summary(rows), "build": build_info()}
     if baseline is not None:
         if baseline.llm is None:
             baseline.llm = copilot.llm
@@ -160,3 +162,16 @@ def make_baseline(copilot, sources: list[Path]):
                               max_tokens=s.max_tokens, temperature=s.temperature, seed=s.seed)
     baseline.build([Path(p) for p in sources], log=lambda m: print(m, file=sys.stderr, flush=True))
     return baseline
+
+
+def build_info() -> dict:
+    """Which llama.cpp build answered: the package version, its CPU features and the machine's (issue 17
+    compares builds)."""
+    import llama_cpp
+
+    try:
+        features = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
+    except Exception:  # noqa: BLE001 - informative only
+        features = ""
+    return {"llama_cpp_python": llama_cpp.__version__, "system_info": features,
+            "library": str(getattr(llama_cpp, "__file__", ""))}

@@ -152,6 +152,15 @@ def answers_report(results: dict, previous: tuple[str, dict] | None = None) -> s
     for cat, value in cats.items():
         lines.append(f"| {cat} | {counts.get(cat, 0)} | {value:.3f} |"
                      + (f" {bcats.get(cat, 0.0):.3f} |" if base else ""))
+    if results.get("health"):
+        h = results["health"]
+        lines += ["", "Generation health (issue 17; any loop, marker leak or template step is a defect):", "",
+                  "| answers with a loop or a format marker | template reasoning steps shown | empty answers | cut off "
+                  "| completion tokens median / total |", "|---|---|---|---|---|",
+                  f"| {h['answers_with_loop_or_marker']} | {h['template_reasoning_steps']} | {h['empty_answers']} | "
+                  f"{h['cut_off']} | {h['completion_tokens_median']} / {h['completion_tokens_total']} |"]
+        if results.get("build"):
+            lines += ["", f"llama.cpp build: {results['build'].get('system_info', '')[:300]}"]
     lines += ["", f"![latency]({results['date']}-answers-latency.png) "
               f"![categories]({results['date']}-answers-categories.png)"]
     lines += against_previous("answers", results, previous)

@@ -11,6 +11,8 @@ baseline's answers go through the same functions (`score_answer`). Also the ours
 
 from __future__ import annotations
 
+from eval.health import health
+
 import re
 from dataclasses import dataclass
 
@@ -109,6 +111,7 @@ def score_answer(q: dict, payload: dict, text: str, seconds: float) -> dict:
     }
     if q["kind"] == "grade":
         row["grade_ok"] = grade_correct(payload, text, q)
+    row.update(health(payload))
     row["score"] = row_score(row)
     return row
 

@@ -226,3 +226,29 @@ def test_document_markup_is_shown_not_run(page):
     assert page.locator("#sources script, #chat script").count() == 0
     assert page.locator("#sources a[href^='javascript'], #chat a[href^='javascript']").count() == 0
     print("hostile document: markup shown as text, scripts run: 0")
+
+
+def test_an_incident_reported_in_three_messages_is_regraded_in_the_chat(page):
+    """Issue 14: the second report raises the grade and the assessment says what changed; the third adds deaths
+    (a 灾情 grade) while keeping the figures already reported."""
+    import json
+
+    open_tab(page, "对话")
+    page.get_by_role("button", name="新对话").click()
+    page.wait_for_function("!document.querySelector('#chat').innerText.includes('黑石沟')")
+
+    def send(message: str, expect: str) -> str:
+        page.locator("#question textarea").fill(message)
+        page.locator("#send").click()
+        page.wait_for_function(f"document.querySelector('#chat').innerText.includes({json.dumps(expect)}) && "
+                               "!document.querySelector('#chat').innerText.includes('正在依据资料生成处置建议')",
+                               timeout=300_000)
+        return page.locator("#chat").inner_text()
+
+    first = send("示例县石门村后山发生滑坡，威胁32户约120人", "中型")
+    assert "【情况变化】" not in first
+    second = send("核实后受威胁人数增加到600人", "中型 → 大型")
+    assert "【情况变化】" in second and "受威胁人数由120人增至600人" in second
+    third = send("又发现3名遇难者", "死亡人数")
+    assert "灾情" in third.split("核实后受威胁人数增加到600人")[-1]
+    shot(page, "incident")
