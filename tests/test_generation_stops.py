@@ -133,7 +133,9 @@ def test_template_reasoning_is_dropped_and_replaced_by_what_happened(prompt):
     assert answer.reasoning[1].endswith("引用[1]：其中的数字、文件或条款已在原文中核实。")  # 30分钟 was found in passage 1
 
 
-def test_template_lines_come_from_the_loaded_prompt(tmp_path, prompt):
+def test_template_lines_come_from_the_loaded_prompt(tmp_path):
+    # answer prompt v6 (kept as a fixture) had these format lines, which the 1.5B copied back as its reasoning
+    prompt = load_prompt(PROJECT_ROOT / "tests" / "fixtures" / "prompts_v6", "answer")
     assert is_template("1. 问题要什么。", prompt) and is_template("2. 哪条证据说了什么，写编号[1]。", prompt)
     assert not is_template("1. 问的是群测群防员的报告时限。", prompt)
     other = tmp_path / "answer.md"

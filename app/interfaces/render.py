@@ -22,6 +22,7 @@ def answer_json(answer, model_info) -> dict:
         "model": {"name": model_info.name, "sha256": model_info.sha256},
         "timings": answer.timings,
         "cut_off": answer.cut_off,
+        "reasoning_source": answer.reasoning_source,
         "resolved_question": answer.resolved_question or answer.question,
     }
 

@@ -76,8 +76,10 @@ def assistant_messages(payload: dict, streaming: str | None = None) -> list[dict
     out = []
     reasoning = payload.get("reasoning") or []
     if reasoning:
+        title = ("推理过程（模型所写，已核对；点击展开）" if payload.get("reasoning_source") == "model"
+                 else "推理过程（程序记录的检索、阅读和核对步骤；点击展开）")
         out.append({"role": "assistant", "content": "\n".join(f"{i}. {s}" for i, s in enumerate(reasoning, 1)),
-                    "metadata": {"title": "推理过程（点击展开）", "status": "done"}})
+                    "metadata": {"title": title, "status": "done"}})
     out.append({"role": "assistant", "content": streaming if streaming is not None else answer_markdown(payload)})
     return out
 

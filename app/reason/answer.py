@@ -39,6 +39,7 @@ class Answer:
     prompt_version: str = ""
     timings: dict = field(default_factory=dict)
     cut_off: str | None = None  # None | "repetition" | "length": the generation was cut (reason/generation.py)
+    reasoning_source: str = "code"  # model: steps the model wrote about this question; code: what happened
     resolved_question: str | None = None  # the standalone question a follow-up was understood as (followup.py)
 
 
@@ -200,6 +201,7 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
                           "需要载明该数值的资料。")
         check.used = sorted(set(map(int, re.findall(r"\[(\d+)\]", check.text)))) if not refused else []
     citations = [Citation(n, chunks[n - 1]) for n in sorted(check.used)]
+    source = "model" if reasoning else "code"
     if not reasoning:  # the model's steps were its format copied back, or none: say what actually happened
         reasoning = built_answer_steps(hits, read, check.text, refused)
     if gen.cut_off and not refused:
@@ -211,4 +213,4 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
         "completion_tokens": gen.completion_tokens,
     }
     return Answer(question, check.text, refused, citations, hits, reasoning, check.invalid,
-                  check.attributed, unverified, prompt.tag, timings, gen.cut_off)
+                  check.attributed, unverified, prompt.tag, timings, gen.cut_off, reasoning_source=source)
