@@ -23,7 +23,7 @@ from app.reason.answer import Answer, answer_question, refusal
 from app.reason.assess import (Assessment, detect_hazard_type, evidence_queries, explain, grade_situation,
                                impact_range, read_situation)
 from app.reason.conversation import ConversationState
-from app.reason.extract import extract_details
+from app.reason.extract import details_from_text, extract_details, merge_details
 from app.reason.followup import Context, Resolution, checked_rewrite, context_after, resolve
 from app.reason.generation import REWRITE_TOKENS
 from app.reason.grading import rule_sets_in_kb
@@ -229,12 +229,15 @@ class Copilot:
             on_graded(Assessment(text, situation, hazard_type, region, grades, hits,
                                  timings={"retrieve_s": round(retrieve_s, 4)}, reach=reach, changes=said,
                                  history=logged))
+        details = details_from_text(text)  # code first; the model only for what code left empty, after the advice
         with self.turns.turn(on_wait):
-            details = extract_details(self.llm, self.extract_prompt, text, seed=self.settings.seed)
             explanation, used, invalid, unverified, gen = explain(
                 self.llm, self.assess_prompt, text, grades, hits, max_tokens=700, seed=self.settings.seed,
-                hazard_type=hazard_type, model_evidence=self.settings.top_k - 1, on_token=on_token,
+                hazard_type=hazard_type, model_evidence=self.settings.top_k - 1, on_token=on_token, region=region,
                 scope=evacuation_scope(reach) if reach is not None else "")
+            if not (details["hazard_type"] and details["place"]):
+                details = merge_details(details, extract_details(self.llm, self.extract_prompt, text,
+                                                                 seed=self.settings.seed))
         result = Assessment(
             text, situation, hazard_type, region, grades, hits, explanation,
             [Citation(n, hits[n - 1].chunk) for n in sorted(used)], invalid, unverified,

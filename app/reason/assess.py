@@ -14,7 +14,8 @@ from app.reason.grading import Grade, grade_disaster, grade_hazard, select_rules
 from app.reason.prompts import Prompt
 from app.reason.reach import ReachEstimate, estimate_reach, reach_inputs_from_text
 from app.reason.reach_render import render_reach
-from app.reason.reasoning import built_assessment_steps, shown_steps
+from app.reason.reasoning import built_assessment_steps
+from app.reason.requirements import level_requirements
 from app.reason.situation import Situation
 from app.reason.verify import verify_claims
 from app.schema import Chunk, Citation, Hit
@@ -30,7 +31,7 @@ _PLACE = re.compile(r"[\u4e00-\u9fa5]{2,8}?(?:省|自治区|市|州|县|区|镇|
 _EVACUATION_KEYS = ("scope", "routes", "priority_groups", "return_rule")
 # Section headings the model writes (prompts/assess.md) → fields of the assessment.
 SECTIONS = {
-    "推理": "reasoning", "等级依据": "grade_basis", "响应要求": "response_requirements", "风险因素": "risk_factors",
+    "推理": "reasoning", "说明": "grade_basis", "等级依据": "grade_basis", "响应要求": "response_requirements", "风险因素": "risk_factors",
     "转移范围": "scope", "转移路线和去处": "routes", "重点人群和叫应": "priority_groups", "返回条件": "return_rule",
     "缺少的信息": "missing_information",
 }
@@ -249,29 +250,24 @@ def parse_sections(raw: str) -> dict[str, list[str]]:
 
 
 def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit], *, max_tokens: int,
-            seed: int, hazard_type: str | None = None, model_evidence: int = 4,
+            seed: int, hazard_type: str | None = None, model_evidence: int = 4, region: str | None = None,
             on_token=None, scope: str = "") -> tuple[dict, list[int], list[str], list[str], Generation]:
-    """Ask the model to explain the computed grade and advise; keep only markers that point at evidence and
-    flag claims the cited passages do not hold. `scope` is the evacuation scope computed by code (the runout
-    estimate); it leads the scope field, before any rule from the evidence."""
+    """The card's advice, assembled by code from the evidence: 响应要求 from the applicable section for the
+    computed level (requirements.py), each evacuation field from a rule for this hazard type, risk factors from
+    the report; `scope` (the code's runout estimate) leads the scope field. The model writes one short cited
+    explanation (prompts/assess.md, one call); only markers that point at evidence are kept and claims the
+    cited passages do not hold are flagged."""
     chunks = withhold([h.chunk for h in hits])  # passages that give the model orders are not evidence
     withheld = withheld_numbers(chunks)
     read = [n for n, c in enumerate(chunks[:model_evidence], start=1) if c.text]  # shown as [1]..[m], no gap
     messages = prompt.render(situation=text, grading=grading_text(grades),
                              evidence=evidence_block([chunks[n - 1] for n in read]))
     gen = stream_chat(llm, messages, min(max_tokens, EXPLAIN_TOKENS), 0.0, seed,
-                      on_token=renumbered_stream(on_token, read), guard=StreamGuard(tuple(SECTIONS), final="缺少的信息"))
+                      on_token=renumbered_stream(on_token, read), guard=StreamGuard(tuple(SECTIONS), final="说明"))
     used: list[int] = []
     invalid: list[str] = []
     unverified: list[str] = []
     user_text = text + "\n" + grading_text(grades)
-
-    def to_hit_numbers(item: str) -> str:
-        check = check_shown_citations(item, read)
-        invalid.extend(check.invalid)
-        return check.text
-
-    sections = {name: [to_hit_numbers(item) for item in items] for name, items in parse_sections(gen.text).items()}
 
     def clean(value: str) -> str:
         check = check_citations(value, len(chunks), withheld)
@@ -281,35 +277,32 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
         unverified.extend(verification.unsupported)
         return verification.text
 
-    model_chunks = chunks[:model_evidence]
+    def model_item(item: str) -> str:
+        check = check_shown_citations(item, read)
+        invalid.extend(check.invalid)
+        return clean(check.text) if check_citations(check.text, len(chunks), withheld).used else ""
+
+    sections = parse_sections(gen.text)
+    graded = [g for g in grades if g.grade]
+    top = min(graded, key=lambda g: "ⅠⅡⅢⅣ".index(g.level_roman)) if graded else None
     taken: set[str] = set()
 
-    def field(name: str) -> list[str]:
-        """The model's items for a field when they cite evidence and pass verification, else extraction."""
-        kept = []
-        for item in sections[name]:
-            check = check_citations(item, len(model_chunks), withheld)
-            cited = " ".join(chunks[n - 1].text for n in check.used)
-            if check.used and not verify_claims(check.text, chunks, user_text=user_text).unsupported \
-                    and item not in text and not about_other_hazard(item + cited, hazard_type):
-                kept.append(clean(item))
-        if not kept:
-            extracted = extract_sentence(name, chunks, hazard_type, taken)
-            kept = [clean(extracted)] if extracted else []
-        return kept
+    def extracted(name: str) -> list[str]:
+        sentence = extract_sentence(name, chunks, hazard_type, taken)
+        return [clean(sentence)] if sentence else []
 
-    steps = shown_steps(sections["reasoning"], prompt, user_text, [chunks[n - 1].text for n in read])
+    basis = [x for x in (model_item(i) for i in sections["grade_basis"]) if x]
     out = {
-        "reasoning": steps or built_assessment_steps([g.summary() for g in grades], hits, read),
-        "grade_basis": "；".join(clean(s) for s in sections["grade_basis"]),
-        "response_requirements": field("response_requirements"),
-        "risk_factors": risk_factors(text) + [clean(s) for s in sections["risk_factors"]
-                                              if check_citations(s, len(model_chunks), withheld).used],
-        "evacuation": {k: "；".join(([scope] if k == "scope" and scope else []) + field(k)) for k in _EVACUATION_KEYS},
-        "missing_information": sections["missing_information"],
+        "reasoning": built_assessment_steps([g.summary() for g in grades], hits, read),
+        "grade_basis": "；".join(basis),
+        "response_requirements": [clean(r) for r in level_requirements(chunks, top.level_roman, region)] if top else [],
+        "risk_factors": risk_factors(text),
+        "evacuation": {k: "；".join(([scope] if k == "scope" and scope else []) + extracted(k)) for k in _EVACUATION_KEYS},
+        "missing_information": [],
     }
-    labels = {"response_requirements": "该响应级别的处置要求", "scope": "转移范围的划定", "routes": "转移路线和安置点",
-              "priority_groups": "重点人群和叫应", "return_rule": "返回条件"}
+    labels = {"response_requirements": f"{top.response_level}应急响应的处置要求" if top else "该响应级别的处置要求",
+              "scope": "转移范围的划定", "routes": "转移路线和安置点", "priority_groups": "重点人群和叫应",
+              "return_rule": "返回条件"}
     empty = [k for k in labels if not (out["evacuation"].get(k) if k in _EVACUATION_KEYS else out[k])]
     out["missing_information"] += [f"资料中未找到关于{labels[k]}的依据，请查阅本地应急预案" for k in empty]
     if gen.cut_off:

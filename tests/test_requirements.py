@@ -1,0 +1,46 @@
+"""响应要求 by code from the section for the computed level (issue 20): a test per level Ⅰ–Ⅳ on a plan fixture;
+a case report, another level's section and another province's plan never supply the requirement."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.reason.requirements import level_requirements, levels_named
+from app.schema import Chunk
+
+PLAN = "示例市突发地质灾害应急预案"
+SECTIONS = {
+    "Ⅰ": ("4.1 Ⅰ级（特别重大）应急响应", "发生特大型地质灾害时，市指挥部报请省指挥部启动Ⅰ级响应，市长赶赴现场指挥。"),
+    "Ⅱ": ("4.2 Ⅱ级（重大）应急响应", "发生大型地质灾害时，市指挥部启动Ⅱ级响应，分管副市长组织会商并派出工作组。"),
+    "Ⅲ": ("4.3 Ⅲ级（较大）应急响应", "发生中型地质灾害时，县级指挥部启动Ⅲ级响应，县长组织转移受威胁群众。"),
+    "Ⅳ": ("4.4 Ⅳ级（一般）应急响应", "发生小型地质灾害时，乡镇人民政府启动Ⅳ级响应，组织群测群防员加密巡查。"),
+}
+
+
+def _chunks() -> list[Chunk]:
+    case = Chunk("case", "/case.md", "茂县新磨村滑坡灾情报告", "case", "二、应急处置", "二、应急处置",
+                 "灾害发生后，四川省立即启动Ⅰ级应急响应，组织救援力量赶赴现场。", 0, 30)
+    other = Chunk("other", "/sc.md", "四川省地质灾害应急预案", "plan", "5.2 Ⅱ级应急响应", "5.2 Ⅱ级应急响应",
+                  "四川省指挥部启动Ⅱ级响应，组织省级专家赶赴现场。", 0, 25)
+    plan = [Chunk(f"p{lv}", "/plan.md", PLAN, "plan", head, f"4 应急响应 > {head}", text, 0, len(text))
+            for lv, (head, text) in SECTIONS.items()]
+    return [case, other, *plan]
+
+
+@pytest.mark.parametrize("level", ["Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ"])
+def test_the_requirement_comes_from_the_section_of_the_computed_level(level):
+    chunks = _chunks()
+    got = level_requirements(chunks, level, region="天津市")
+    n = 3 + "ⅠⅡⅢⅣ".index(level)  # the plan's section for this level is chunk n
+    assert got == [SECTIONS[level][1].rstrip("。") + f"[{n}]"]
+
+
+def test_the_regions_own_plan_comes_first_and_a_case_never_counts():
+    chunks = _chunks()
+    assert level_requirements(chunks, "Ⅱ", region="四川省")[0].endswith("[2]")
+    assert not any(r.endswith("[1]") for lv in "ⅠⅡⅢⅣ" for r in level_requirements(chunks, lv, region="四川省"))
+
+
+def test_levels_are_told_apart():
+    assert levels_named("特别重大地质灾害") == {"Ⅰ"} and levels_named("重大地质灾害") == {"Ⅱ"}
+    assert levels_named("启动Ⅲ级响应") == {"Ⅲ"} and levels_named("III级") == {"Ⅲ"} and levels_named("特大型、大型") == {"Ⅰ", "Ⅱ"}
