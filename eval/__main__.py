@@ -1,5 +1,6 @@
-"""`python -m eval eval {retrieval,answers,dialogues,all}` and `python -m eval bench …` (also reachable as `geohazard eval`
-and `geohazard bench`, which run this module in the project checkout). Needs the `eval` extra (matplotlib, fpdf2).
+"""`python -m eval eval {retrieval,answers,dialogues,all}` and `python -m eval bench …` (also reachable as
+`geohazard eval` and `geohazard bench`, which run this module in the project checkout). Needs the `eval` extra
+(matplotlib, fpdf2).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kb", type=Path, help="default: an eval KB of corpus/ plus ../shared/corpus-public/")
     p.add_argument("--no-write", action="store_true", help="print only; do not write eval/results/")
     p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=None,
-                   help="同时评测朴素基线 / also run the naive LangChain baseline (default: on for answers and all; "
+                   help="同时评测朴素基线 / also run the naive LangChain baseline "
+                        "(default: on for answers and all; "
                         "not for dialogues, whose comparison is the same dialogues without history)")
     p.set_defaults(func=cmd_eval)
 

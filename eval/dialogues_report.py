@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eval.dialogues import CATEGORIES, MODES
-from eval.report import RESULTS_DIR, _delta, _seconds, write_plots, write_results
+from eval.report import _delta, _seconds, write_plots, write_results
 
 METRICS = ("fact_recall", "grade_accuracy", "refusal_accuracy", "citation_validity", "carried_ok_rate",
            "false_refusal_rate", "resolve_p50_s", "resolve_p95_s", "last_turn_p50_s", "earlier_turns_p50_s")
@@ -55,7 +55,8 @@ def dialogues_report(results: dict, previous: tuple[str, dict] | None = None) ->
         lines.append(f"| {key} | {_num(a, key)} | {_num(b, key)} | {_delta(a, b, fmt)} | {_better(key, a, b)} |")
     lines += ["", "Per category (followup, switch: fact recall; incident: grade accuracy; refusal: refusal "
               "accuracy; the mean row score):", "",
-              "| category | dialogues | with history | without history | carried_ok (history) |", "|---|---|---|---|---|"]
+              "| category | dialogues | with history | without history | carried_ok (history) |",
+              "|---|---|---|---|---|"]
     for cat in CATEGORIES:
         group = [r["carried_ok"] for r in rows if r["category"] == cat and r["carried_ok"] is not None]
         carried = f"{sum(group)}/{len(group)}" if group else "–"
@@ -76,8 +77,9 @@ def dialogues_report(results: dict, previous: tuple[str, dict] | None = None) ->
               "last turn s | earlier s | answer (with history) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         o = other.get(r["id"], {})
+        carried = "–" if r["carried_ok"] is None else r["carried_ok"]
         lines.append(f"| {r['id']} | {r['category']} | {r['turns']} | {_cell(r['resolved_question'])} | "
-                     f"{r['resolve_how']} | {'–' if r['carried_ok'] is None else r['carried_ok']} | {r['score']:.2f} | "
+                     f"{r['resolve_how']} | {carried} | {r['score']:.2f} | "
                      f"{o.get('score', float('nan')):.2f} | {r['seconds']} | {r['earlier_s']} | "
                      f"{_cell(r['answer'], 140)} |")
     return "\n".join(lines) + "\n"
@@ -118,6 +120,3 @@ def write_dialogue_results(results: dict, report: str, out_dir: Path | None = No
                 {k: v["categories"] for k, v in modes.items()},
                 "last-turn time per dialogue (s)", "score (fact recall; grade / refusal accuracy)")
     return path
-
-
-__all__ = ["dialogues_report", "against_previous", "write_dialogue_results", "RESULTS_DIR"]

@@ -1,6 +1,7 @@
 """Builds eval/questions/dialogues.jsonl (issue 14): `python scripts/build_dialogues.py` from the checkout, with
 ../shared/corpus-public beside it. Sources, locators and facts are checked against the document text: every
-source locator is found by chunking the file and keeping the chunks that hold a proof phrase; every fact must appear (one alternative at least) in one of the sources' chunks."""
+source locator is found by chunking the file and keeping the chunks that hold a proof phrase; every fact must
+appear (one alternative at least) in one of the sources' chunks."""
 import json
 import sys
 from functools import lru_cache

@@ -50,7 +50,8 @@ def test_every_dialogue_line_is_valid():
         assert last["sources"] and all(set(s) == {"source", "locator"} for s in last["sources"]), d["id"]
         if last["kind"] == "grade":
             e = last["expected"]
-            assert e["scale"] in ("险情", "灾情") and GRADES[e["grade"]] == e["level"] == e["response_level"], d["id"]
+            assert e["scale"] in ("险情", "灾情"), d["id"]
+            assert GRADES[e["grade"]] == e["level"] == e["response_level"], d["id"]
         if d["category"] == "switch":
             assert d.get("must_not_carry"), d["id"]
             assert not any(w in d["turns"][-1] for w in d["must_not_carry"]), d["id"]  # the question stands alone
@@ -80,7 +81,8 @@ def test_carried_ok():
 
 
 TWO = [
-    {"id": "t001", "category": "followup", "turns": ["示例省红色预警发布后群测群防员应当在多长时间内报告？", "那黄色呢？"],
+    {"id": "t001", "category": "followup",
+     "turns": ["示例省红色预警发布后群测群防员应当在多长时间内报告？", "那黄色呢？"],
      "last": {"kind": "fact", "facts": [["30分钟"]],
               "sources": [{"source": "corpus/regulation_sample.md", "locator": "第四条"}]},
      "expect_resolved_contains": ["黄色", "群测群防员"]},
