@@ -1,5 +1,6 @@
-"""`python -m eval eval {retrieval,answers,all}` and `python -m eval bench …` (also reachable as `geohazard eval`
-and `geohazard bench`, which run this module in the project checkout). Needs the `eval` extra (matplotlib, fpdf2).
+"""`python -m eval eval {retrieval,answers,dialogues,all}` and `python -m eval bench …` (also reachable as
+`geohazard eval` and `geohazard bench`, which run this module in the project checkout). Needs the `eval` extra
+(matplotlib, fpdf2).
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("eval", help="评测 / run an evaluation suite from eval/")
-    p.add_argument("suite", choices=["retrieval", "answers", "all"])
-    p.add_argument("--limit", type=int, default=None, help="answers: only the first N questions")
+    p.add_argument("suite", choices=["retrieval", "answers", "dialogues", "all"],
+                   help="all = retrieval and answers; dialogues runs on its own (with and without history)")
+    p.add_argument("--limit", type=int, default=None, help="answers, dialogues: only the first N")
     p.add_argument("--kb", type=Path, help="default: an eval KB of corpus/ plus ../shared/corpus-public/")
     p.add_argument("--no-write", action="store_true", help="print only; do not write eval/results/")
     p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=None,
-                   help="同时评测朴素基线 / also run the naive LangChain baseline (default: on for answers and all)")
+                   help="同时评测朴素基线 / also run the naive LangChain baseline "
+                        "(default: on for answers and all; "
+                        "not for dialogues, whose comparison is the same dialogues without history)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="性能基准 / benchmark speed, memory and ingest on this machine")
@@ -56,6 +60,11 @@ def cmd_eval(args) -> int:
         failed = [r for r in copilot.ingest(sources, progress=True) if not r.ok]
         for r in failed:
             print(f"✗ {r.path}: {r.message}", file=sys.stderr)
+    if args.suite == "dialogues":
+        if args.baseline:
+            print("dialogues: --baseline does not apply (the comparison is the last message without history)",
+                  file=sys.stderr)
+        return _eval_dialogues(copilot, args)
     suites = ["retrieval", "answers"] if args.suite == "all" else [args.suite]
     use_baseline = args.baseline if args.baseline is not None else args.suite in ("answers", "all")
     baseline = None
@@ -76,6 +85,20 @@ def cmd_eval(args) -> int:
         print(report)
         if not args.no_write:
             print(f"写入 / written: {eval_report.write_results(results, report, suite)}", file=sys.stderr)
+    return 0
+
+
+def _eval_dialogues(copilot, args) -> int:
+    from eval import dialogues, dialogues_report, report as eval_report
+
+    results = dialogues.run_both(copilot, dialogues.load_dialogues()[: args.limit])
+    previous = eval_report.previous_results("dialogues", results["date"])  # read before this run replaces it
+    if not args.no_write:
+        eval_report.save_json(results, "dialogues")
+    report = dialogues_report.dialogues_report(results, previous)
+    print(report)
+    if not args.no_write:
+        print(f"写入 / written: {dialogues_report.write_dialogue_results(results, report)}", file=sys.stderr)
     return 0
 
 
