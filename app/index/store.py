@@ -207,6 +207,11 @@ class KnowledgeBase:
             for r in rows
         ]
 
+    def doc_metas(self) -> dict[str, dict]:
+        """source → the document's metadata (app/ingest/meta.py) with its title and type, ready documents only."""
+        rows = self._db.execute("SELECT source, title, doc_type, meta FROM docs WHERE status='ready'")
+        return {r[0]: {**_json_dict(r[3]), "title": r[1] or "", "doc_type": r[2] or ""} for r in rows}
+
     def index_ids(self) -> tuple[set[str], set[str]]:
         """Chunk ids held by the dense index and by the registry/lexical index; equal when consistent."""
         dense = set(self._vectors.get(include=[])["ids"])
@@ -271,6 +276,14 @@ class KnowledgeBase:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _json_dict(text: str | None) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def collection_name(directory: Path, kb_id: str) -> str:
