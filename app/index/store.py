@@ -245,12 +245,13 @@ class KnowledgeBase:
         chunks = self.get_chunks(list(got["ids"]))
         return [(chunks[cid], vec) for cid, vec in zip(got["ids"], got["embeddings"]) if cid in chunks]
 
-    def dense_search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """(chunk_id, cosine similarity), best first."""
+    def dense_search(self, query: str, k: int, sources: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity), best first; only chunks of `sources` when given."""
         n = self.chunk_count()
-        if n == 0:
+        if n == 0 or sources == []:
             return []
-        found = self._vectors.similarity_search_with_score(query, k=min(k, n))
+        where = {"source": {"$in": list(sources)}} if sources else None
+        found = self._vectors.similarity_search_with_score(query, k=min(k, n), filter=where)
         return [(doc.id, 1.0 - float(distance)) for doc, distance in found]  # cosine distance → similarity
 
     def dense_search_vector(self, vector: list[float], k: int) -> list[tuple[str, float]]:
@@ -261,10 +262,15 @@ class KnowledgeBase:
         found = self._vectors.similarity_search_by_vector_with_relevance_scores(vector, k=min(k, n))
         return [(doc.id, 1.0 - float(distance)) for doc, distance in found]
 
-    def lexical_search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """(chunk_id, BM25 score), best first."""
+    def lexical_search(self, query: str, k: int, sources: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, BM25 score), best first; only chunks of `sources` when given."""
         _, index, ids = self._lexical_index()
-        return [(ids[row], score) for row, score in search_bm25(index, len(ids), tokenize(query), k)]
+        if sources is None:
+            return [(ids[row], score) for row, score in search_bm25(index, len(ids), tokenize(query), k)]
+        rows = {r[0] for r in self._db.execute(
+            f"SELECT chunk_id FROM chunks WHERE source IN ({','.join('?' * len(sources))})", list(sources))}
+        found = search_bm25(index, len(ids), tokenize(query), len(ids))
+        return [(ids[row], score) for row, score in found if ids[row] in rows][:k]
 
     def _lexical_index(self):
         version = self.version()
