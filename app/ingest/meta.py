@@ -57,6 +57,11 @@ def find_region(text: str) -> str:
     return _PROVINCES[match.group(0)] if match else ""
 
 
+def find_regions(text: str) -> list[str]:
+    """Every province-level division a text names (full names, first mention order)."""
+    return list(dict.fromkeys(_PROVINCES[m.group(0)] for m in _PROVINCE.finditer(text or "")))
+
+
 def is_junk_title(title: str, path: Path | None = None) -> bool:
     """A metadata title that does not name the document: empty, a file name, a word processor's default."""
     t = (title or "").strip()

@@ -13,7 +13,8 @@ from app.reason.injection import withhold
 from app.reason.llm import stream_chat
 from app.reason.prompts import Prompt
 from app.reason.reasoning import built_answer_steps, is_template, shown_steps
-from app.reason.verify import claims, gives_asked_quantity, verify_claims
+from app.reason.qualifiers import describe, qualifiers
+from app.reason.verify import answers_other_scope, claims, gives_asked_quantity, verify_claims
 from app.retrieve.gate import question_terms
 from app.schema import Citation, Hit
 
@@ -197,6 +198,11 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
             refused, check.used = True, []
             check.text = (f"{REFUSAL}。检索到的资料没有给出问题所问的数值；模型的回答答非所问，已拦截，不予采用。"
                           "需要载明该数值的资料。")
+        elif other := answers_other_scope(check.text, chunks, question):
+            refused, check.used = True, []
+            asked = describe(qualifiers(question)) or "问题所指文件"
+            check.text = (f"{REFUSAL}。检索到的资料中的相关数字属于{other}，不是问题所问的{asked}，不能用来回答。"
+                          "需要载明该时间、地区（或该文件）数据的资料。")
         check.used = sorted(set(map(int, re.findall(r"\[(\d+)\]", check.text)))) if not refused else []
     citations = [Citation(n, chunks[n - 1]) for n in sorted(check.used)]
     if not reasoning:  # the model's steps were its format copied back, or none: say what actually happened
