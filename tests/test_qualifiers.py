@@ -83,3 +83,25 @@ def test_the_national_date_asked_of_a_provincial_regulation_is_refused(prompt, f
     answer = answer_question(ZHEJIANG, [Hit(1, NATIONAL, 0.1)], fake_llm(reply), prompt, max_tokens=64,
                              temperature=0.0, seed=1)
     assert answer.refused, answer.answer
+
+
+def test_another_regions_rule_is_named_as_such_in_the_evidence_the_answer_and_the_sources(prompt, fake_llm):
+    from dataclasses import replace
+
+    from app.interfaces.render import render_answer
+    from app.reason.citations import evidence_block
+
+    other = replace(GRADES, meta={"region": "重庆市", "note": "重庆市的规定，不适用于天津市"},
+                    title="重庆市地质灾害防治条例")
+    assert "（重庆市的规定，不适用于天津市）" in evidence_block([other], question="天津死亡30人是什么等级")
+    llm = fake_llm("【回答】\n因灾死亡30人以上的为特大型[1]。")
+    answer = answer_question("天津市规定死亡多少人以上为特大型？", [Hit(1, other, 0.1)], llm, prompt,
+                             max_tokens=64, temperature=0.0, seed=1)
+    assert answer.refused and "属于重庆市，不是问题所问的天津市" in answer.answer  # another region's figure
+    moving = replace(other, text="第三十六条 受威胁群众应当及时转移到安全地带，险情解除前不得擅自返回。")
+    llm = fake_llm("【回答】\n受威胁群众应当及时转移到安全地带，险情解除前不得返回[1]。")
+    answer = answer_question("天津发生滑坡后群众应当怎样转移？", [Hit(1, moving, 0.1)], llm, prompt,
+                             max_tokens=64, temperature=0.0, seed=1)
+    assert not answer.refused
+    assert answer.answer.endswith("（注：出处1《重庆市地质灾害防治条例》：重庆市的规定，不适用于天津市。）")
+    assert "（重庆市的规定，不适用于天津市）" in render_answer(answer)

@@ -120,6 +120,14 @@ def _echo_reason(answer: str, prompt: Prompt) -> str:
     return f"模型只复述了问题，没有从资料中给出答案：“{restated[:40]}”没有给出内容。需要载明这一信息的资料。"
 
 
+def scope_notes(citations: list[Citation]) -> str:
+    """A line naming every cited passage that is another region's rule or a superseded version (its note from
+    app/retrieve/scope.py), so the answer never presents one without saying so; "" when there is none."""
+    notes = [f"出处{c.n}《{c.chunk.title}》：{c.chunk.meta['note']}" for c in citations
+             if c.chunk.meta.get("note") and c.chunk.meta["note"] != "全国性规定"]
+    return f"\n（注：{'；'.join(notes)}。）" if notes else ""
+
+
 def build_messages(question: str, chunks, prompt: Prompt, budgets: tuple[int, ...] = COMPACT_BUDGETS) -> list[dict]:
     """The exact chat messages sent to the model: the fixed system prompt first (its KV cache is reused
     between questions), then the compact evidence and the question."""
@@ -205,6 +213,8 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
                           "需要载明该时间、地区（或该文件）数据的资料。")
         check.used = sorted(set(map(int, re.findall(r"\[(\d+)\]", check.text)))) if not refused else []
     citations = [Citation(n, chunks[n - 1]) for n in sorted(check.used)]
+    if not refused:
+        check.text += scope_notes(citations)
     if not reasoning:  # the model's steps were its format copied back, or none: say what actually happened
         reasoning = built_answer_steps(hits, read, check.text, refused)
     if gen.cut_off and not refused:
