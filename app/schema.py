@@ -37,10 +37,13 @@ class Chunk:
     char_end: int
     page_start: int | None = None
     page_end: int | None = None
+    # the document's own metadata (app/ingest/meta.py: issuer, region, dates, family …); at query time the
+    # retriever adds its version status (现行/已修订/已废止) and a note on whose rule it is
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     def metadata(self) -> dict:
-        """Flat metadata for Chroma (no None values allowed there)."""
-        meta = {k: v for k, v in asdict(self).items() if k not in ("text",)}
+        """Flat metadata for Chroma (no None values allowed there; the nested `meta` stays in the registry)."""
+        meta = {k: v for k, v in asdict(self).items() if k not in ("text", "meta")}
         return {k: ("" if v is None else v) for k, v in meta.items()}
 
 
@@ -67,7 +70,7 @@ class Citation:
 
 def _chunk_json(c: Chunk) -> dict:
     return {"chunk_id": c.chunk_id, "source": c.source, "title": c.title, "locator": c.locator,
-            "page": _page_label(c), "text": c.text}
+            "page": _page_label(c), "text": c.text, "meta": dict(c.meta)}
 
 
 def _page_label(chunk: Chunk) -> str:

@@ -35,8 +35,9 @@ def build_cjk_font(path: Path, text: str) -> Path:
     return path
 
 
-def make_pdf(path: Path, pages: list[list[str]], header: str | None = None) -> Path:
-    """One list of lines per page; an optional running header and a page number on every page."""
+def make_pdf(path: Path, pages: list[list[str]], header: str | None = None, title: str | None = None) -> Path:
+    """One list of lines per page; an optional running header and a page number on every page; `title` sets the
+    PDF's metadata title (word processors often leave junk there: "Microsoft Word - 文档1")."""
     from fpdf import FPDF
 
     all_text = "".join("".join(p) for p in pages) + (header or "") + "0123456789-第页共 "
@@ -51,6 +52,8 @@ def make_pdf(path: Path, pages: list[list[str]], header: str | None = None) -> P
             self.cell(0, 8, f"- {self.page_no()} -", align="C")
 
     pdf = Document()
+    if title is not None:
+        pdf.set_title(title)
     pdf.add_font("TestCJK", fname=str(font))
     pdf.set_font("TestCJK", size=11)
     for lines in pages:

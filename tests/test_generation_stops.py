@@ -167,13 +167,13 @@ def test_the_prompts_example_copied_back_as_the_answer_is_a_refusal(prompt):
 
 def test_the_assessment_explanation_stops_at_a_repeated_section(tmp_path):
     hits = [Hit(1, Chunk("c1", "/plan.md", "某县应急预案", "plan", "4.1", "", "Ⅲ级响应由县级人民政府启动。", 0, 14), 1.0)]
-    block = "【推理】\n- 问题要什么。\n【响应要求】\n- Ⅲ级响应由县级人民政府启动[1]。\n"
+    block = "【说明】\n- Ⅲ级响应由县级人民政府启动[1]。\n"  # assess prompt v3: one section, repeated forever
     llm = ChunkedLLM(itertools.repeat(block))
     out, used, _, _, gen = explain(llm, load_prompt(PROJECT_ROOT / "prompts", "assess"), "某村后山滑坡。", [], hits,
                                    max_tokens=700, seed=1)
     assert gen.cut_off == "repetition" and llm.closed and llm.pulled <= -(-len(block) // 3) + 2
-    assert out["response_requirements"] == ["Ⅲ级响应由县级人民政府启动[1]。"] and used == [1]
-    assert out["reasoning"] == ["模型阅读了1段资料：[1]《某县应急预案》 4.1。"]  # the template step was dropped
+    assert out["grade_basis"] == "Ⅲ级响应由县级人民政府启动[1]。" and used == [1]  # kept once
+    assert out["reasoning"] == ["模型阅读了1段资料：[1]《某县应急预案》 4.1。"]  # built by code from what happened
     assert any("重复部分已截去" in m for m in out["missing_information"])
 
 

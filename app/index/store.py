@@ -207,6 +207,11 @@ class KnowledgeBase:
             for r in rows
         ]
 
+    def doc_metas(self) -> dict[str, dict]:
+        """source → the document's metadata (app/ingest/meta.py) with its title and type, ready documents only."""
+        rows = self._db.execute("SELECT source, title, doc_type, meta FROM docs WHERE status='ready'")
+        return {r[0]: {**_json_dict(r[3]), "title": r[1] or "", "doc_type": r[2] or ""} for r in rows}
+
     def index_ids(self) -> tuple[set[str], set[str]]:
         """Chunk ids held by the dense index and by the registry/lexical index; equal when consistent."""
         dense = set(self._vectors.get(include=[])["ids"])
@@ -240,12 +245,13 @@ class KnowledgeBase:
         chunks = self.get_chunks(list(got["ids"]))
         return [(chunks[cid], vec) for cid, vec in zip(got["ids"], got["embeddings"]) if cid in chunks]
 
-    def dense_search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """(chunk_id, cosine similarity), best first."""
+    def dense_search(self, query: str, k: int, sources: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity), best first; only chunks of `sources` when given."""
         n = self.chunk_count()
-        if n == 0:
+        if n == 0 or sources == []:
             return []
-        found = self._vectors.similarity_search_with_score(query, k=min(k, n))
+        where = {"source": {"$in": list(sources)}} if sources else None
+        found = self._vectors.similarity_search_with_score(query, k=min(k, n), filter=where)
         return [(doc.id, 1.0 - float(distance)) for doc, distance in found]  # cosine distance → similarity
 
     def dense_search_vector(self, vector: list[float], k: int) -> list[tuple[str, float]]:
@@ -256,10 +262,15 @@ class KnowledgeBase:
         found = self._vectors.similarity_search_by_vector_with_relevance_scores(vector, k=min(k, n))
         return [(doc.id, 1.0 - float(distance)) for doc, distance in found]
 
-    def lexical_search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """(chunk_id, BM25 score), best first."""
+    def lexical_search(self, query: str, k: int, sources: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, BM25 score), best first; only chunks of `sources` when given."""
         _, index, ids = self._lexical_index()
-        return [(ids[row], score) for row, score in search_bm25(index, len(ids), tokenize(query), k)]
+        if sources is None:
+            return [(ids[row], score) for row, score in search_bm25(index, len(ids), tokenize(query), k)]
+        rows = {r[0] for r in self._db.execute(
+            f"SELECT chunk_id FROM chunks WHERE source IN ({','.join('?' * len(sources))})", list(sources))}
+        found = search_bm25(index, len(ids), tokenize(query), len(ids))
+        return [(ids[row], score) for row, score in found if ids[row] in rows][:k]
 
     def _lexical_index(self):
         version = self.version()
@@ -271,6 +282,14 @@ class KnowledgeBase:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _json_dict(text: str | None) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def collection_name(directory: Path, kb_id: str) -> str:

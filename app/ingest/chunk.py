@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from app.ingest.meta import chunk_meta
 from app.schema import Chunk, RawDoc
 
 _NUM = "一二三四五六七八九十百千零〇两"
@@ -59,6 +60,7 @@ def chunk_document(doc: RawDoc, max_chars: int = 900) -> list[Chunk]:
         add_start_index=True,
     )
     chunks: list[Chunk] = []
+    meta = chunk_meta(doc.title, {"doc_type": doc.doc_type, **doc.meta})
     for ordinal, (path, locator, start, end) in enumerate(units):
         body = text[start:end]
         pieces = [(0, body)] if len(body) <= max_chars else _with_offsets(
@@ -84,6 +86,7 @@ def chunk_document(doc: RawDoc, max_chars: int = 900) -> list[Chunk]:
                     char_end=p_end,
                     page_start=_page_at(page_starts, p_start),
                     page_end=_page_at(page_starts, max(p_start, p_end - 1)),
+                    meta=meta,
                 )
             )
     return chunks

@@ -15,6 +15,7 @@ import yaml
 
 from app.ingest.clean import decode_text, join_pdf_lines, line_width_of, normalize, strip_running_lines
 from app.ingest.errors import IngestError
+from app.ingest.meta import describe, document_title
 from app.schema import Page, RawDoc
 
 SUPPORTED = {".md", ".markdown", ".txt", ".text", ".pdf", ".docx", ".html", ".htm"}
@@ -52,8 +53,9 @@ def load_file(path: Path, max_bytes: int) -> RawDoc:
     body = "\n".join(p.text for p in pages)
     if not body.strip():
         raise IngestError("文件中没有可提取的文字", "no extractable text")
-    title = str(meta.pop("title", "") or _guess_title(body, path))
+    title = document_title(str(meta.pop("title", "") or ""), body, path)
     doc_type = str(meta.pop("doc_type", "") or guess_doc_type(title, body))
+    meta = describe(title, doc_type, body, meta)
     return RawDoc(
         source=str(path.resolve()),
         title=title,
@@ -75,18 +77,6 @@ def guess_doc_type(title: str, body: str) -> str:
     if re.search(r"案例|事故|\d{1,2}·\d{1,2}", title):
         return "case"
     return "report"
-
-
-_NOT_A_TITLE = re.compile(r"^第[一二三四五六七八九十百零〇\d]+[条章节款]|[。；;，,：:]$")
-
-
-def _guess_title(body: str, path: Path) -> str:
-    """The first short heading-like line; body text (an article, a sentence) never names the document."""
-    for line in body.split("\n")[:30]:
-        s = line.strip().lstrip("#").strip()
-        if s and len(s) <= 60:
-            return path.stem if _NOT_A_TITLE.search(s) else s
-    return path.stem
 
 
 def _load_text(data: bytes) -> tuple[list[Page], dict, list[str]]:

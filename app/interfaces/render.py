@@ -72,7 +72,7 @@ def render_answer(answer) -> str:
         lines.append("\n【出处】")
         for c in answer.citations:
             page = c.to_json()["page"]
-            lines.append(f"[{c.n}] 《{c.chunk.title}》 {c.chunk.locator} {page}".rstrip())
+            lines.append(f"[{c.n}] 《{c.chunk.title}》 {c.chunk.locator} {page}".rstrip() + _note(c.chunk))
     if answer.unverified:
         lines.append(f"\n⚠ {len(answer.unverified)} 句未能在引用资料中核实 / unverified sentences")
     if answer.invalid_citations:
@@ -116,8 +116,14 @@ def render_hits(hits) -> str:
     lines = ["【检索到的资料】（正在生成回答…）"]
     for h in hits:
         page = h.to_json()["page"]
-        lines.append(f"[{h.rank}] 《{h.chunk.title}》 {h.chunk.locator} {page}".rstrip())
+        lines.append(f"[{h.rank}] 《{h.chunk.title}》 {h.chunk.locator} {page}".rstrip() + _note(h.chunk))
     return "\n".join(lines)
+
+
+def _note(chunk) -> str:
+    """Whose rule a source is and whether its version is superseded (hits[].meta.note), shown beside it."""
+    note = chunk.meta.get("note", "")
+    return f"（{note}）" if note else ""
 
 
 def render_graded(assessment) -> str:

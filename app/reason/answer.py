@@ -13,7 +13,8 @@ from app.reason.injection import withhold
 from app.reason.llm import stream_chat
 from app.reason.prompts import Prompt
 from app.reason.reasoning import built_answer_steps, is_template, shown_steps
-from app.reason.verify import claims, gives_asked_quantity, verify_claims
+from app.reason.qualifiers import describe, qualifiers
+from app.reason.verify import answers_other_scope, claims, gives_asked_quantity, verify_claims
 from app.retrieve.gate import question_terms
 from app.schema import Citation, Hit
 
@@ -121,6 +122,14 @@ def _echo_reason(answer: str, prompt: Prompt) -> str:
     return f"模型只复述了问题，没有从资料中给出答案：“{restated[:40]}”没有给出内容。需要载明这一信息的资料。"
 
 
+def scope_notes(citations: list[Citation]) -> str:
+    """A line naming every cited passage that is another region's rule or a superseded version (its note from
+    app/retrieve/scope.py), so the answer never presents one without saying so; "" when there is none."""
+    notes = [f"出处{c.n}《{c.chunk.title}》：{c.chunk.meta['note']}" for c in citations
+             if c.chunk.meta.get("note") and c.chunk.meta["note"] != "全国性规定"]
+    return f"\n（注：{'；'.join(notes)}。）" if notes else ""
+
+
 def build_messages(question: str, chunks, prompt: Prompt, budgets: tuple[int, ...] = COMPACT_BUDGETS) -> list[dict]:
     """The exact chat messages sent to the model: the fixed system prompt first (its KV cache is reused
     between questions), then the compact evidence and the question."""
@@ -199,9 +208,16 @@ def answer_question(question: str, hits: list[Hit], llm, prompt: Prompt, *, max_
             refused, check.used = True, []
             check.text = (f"{REFUSAL}。检索到的资料没有给出问题所问的数值；模型的回答答非所问，已拦截，不予采用。"
                           "需要载明该数值的资料。")
+        elif other := answers_other_scope(check.text, chunks, question):
+            refused, check.used = True, []
+            asked = describe(qualifiers(question)) or "问题所指文件"
+            check.text = (f"{REFUSAL}。检索到的资料中的相关数字属于{other}，不是问题所问的{asked}，不能用来回答。"
+                          "需要载明该时间、地区（或该文件）数据的资料。")
         check.used = sorted(set(map(int, re.findall(r"\[(\d+)\]", check.text)))) if not refused else []
     citations = [Citation(n, chunks[n - 1]) for n in sorted(check.used)]
     source = "model" if reasoning else "code"
+    if not refused:
+        check.text += scope_notes(citations)
     if not reasoning:  # the model's steps were its format copied back, or none: say what actually happened
         reasoning = built_answer_steps(hits, read, check.text, refused)
     if gen.cut_off and not refused:

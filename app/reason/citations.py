@@ -64,15 +64,21 @@ def evidence_block(chunks: list[Chunk], max_chars: int = 500, question: str | No
             same = next((k for k, grams in kept
                          if own and len(own & grams) / len(own) >= DUPLICATE_SHARE), None)
             if same is not None:
-                parts.append(f"[{n}] 《{chunk.title}》 {chunk.locator}\n（内容同[{same}]）")
+                parts.append(f"[{n}] 《{chunk.title}》 {chunk.locator}{_note(chunk)}\n（内容同[{same}]）")
                 continue
             kept.append((n, own))
             first, _, rest = body.partition("\n")
             if first.startswith("#") and chunk.locator and chunk.locator in first and rest.strip():
                 body = rest.strip()  # the markdown heading repeats the locator shown above
             body = relevant_window(body, question, budgets[min(len(kept), len(budgets)) - 1], terms)
-        parts.append(f"[{n}] 《{chunk.title}》 {chunk.locator}\n{body}")
+        parts.append(f"[{n}] 《{chunk.title}》 {chunk.locator}{_note(chunk)}\n{body}")
     return "\n\n".join(parts)
+
+
+def _note(chunk: Chunk) -> str:
+    """Whose rule a passage is, or that its version is superseded (app/retrieve/scope.py), for the model to say."""
+    note = chunk.meta.get("note", "")
+    return f"（{note}）" if note else ""
 
 
 def relevant_window(text: str, question: str, budget: int, terms: list[str] | None = None) -> str:

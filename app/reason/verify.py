@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from app.reason.citations import SENTENCE, bigrams
 from app.reason.numbers import parse_cn_number
+from app.reason.qualifiers import (Qualifiers, compatible, describe, is_about, named_documents, passage_scope,
+                                   qualifiers)
 from app.schema import Chunk
 
 FLAG = "（⚠未能在引用资料中核实）"
@@ -111,7 +113,7 @@ def verify_claims(answer: str, chunks: list[Chunk], user_text: str = "") -> Veri
         new = _new_claims(wanted, user)
         result.new_claims += sum(len(part) for part in new)
         cited = [n for n in map(int, _MARKER.findall(sentence)) if 1 <= n <= len(chunks)]
-        found = _supported(wanted, [sources[n - 1] for n in cited], user)
+        found = _supported(wanted, [sources[n - 1] for n in cited], user, sentence)
         result.supported_claims += found
         if found == sum(len(part) for part in wanted):
             result.new_supported += sum(len(part) for part in new)
@@ -126,7 +128,7 @@ def verify_claims(answer: str, chunks: list[Chunk], user_text: str = "") -> Veri
             cut = len(bare) - 1 if bare[-1:] in "。！？!?；" else len(bare)
             out.append(f"{bare[:cut]}[{better}]{bare[cut:]}")
             continue
-        result.new_supported += _supported(new, [sources[n - 1] for n in cited], _NOTHING)
+        result.new_supported += _supported(new, [sources[n - 1] for n in cited], _NOTHING, sentence)
         result.unsupported.append(sentence.strip())
         stripped = sentence.rstrip()
         out.append(f"{stripped}{FLAG}{sentence[len(stripped):]}")
@@ -167,17 +169,39 @@ def gives_asked_quantity(answer: str, question: str) -> bool:
     return any(k == kind for _, k in given)
 
 
-def _source_claims(chunk: Chunk) -> tuple[set[Quantity], set[str], str]:
+def _source_claims(chunk: Chunk):
+    """(values, documents, plain text, passage scope, [(values of one sentence/row, its qualifiers)])."""
     text = f"{chunk.title}\n{chunk.heading_path}\n{chunk.text}"
     values, docs, articles = claims(text)
     plain = text.replace(" ", "")
-    return values, docs | {_doc_key(plain)}, plain
+    scope = passage_scope(chunk.title, chunk.heading_path, chunk.text, chunk.doc_type, chunk.meta)
+    parts = [(claims(line)[0], qual) for line, qual in scope.parts]
+    return values, docs | {_doc_key(plain)}, plain, scope, parts
 
 
-def _supported(wanted, sources, user) -> int:
-    """How many of the sentence's claims the given passages (or the user's words) hold."""
+def _values_in_scope(sources, sentence: str) -> set[Quantity]:
+    """The passages' figures whose own year/place fit the sentence's, from passages of the documents it names
+    (all figures when the sentence names no year, place or document)."""
+    bare = _MARKER.sub(" ", sentence)
+    wanted, docs = qualifiers(bare), named_documents(bare)
+    if not wanted and not docs:
+        return set().union(*(s[0] for s in sources)) if sources else set()
+    have: set[Quantity] = set()
+    for source in sources:
+        scope, parts = source[3], source[4]
+        if docs and not is_about(scope, docs):
+            continue
+        for values, qual in parts:
+            if compatible(wanted, qual, scope.national_rule, bool(docs)):
+                have |= values
+    return have
+
+
+def _supported(wanted, sources, user, sentence: str = "") -> int:
+    """How many of the sentence's claims the given passages (or the user's words) hold; a figure only from a
+    passage (and its sentence) whose year, place and document fit the sentence's (reason/qualifiers.py)."""
     values, docs, articles = wanted
-    have_values = set().union(*(s[0] for s in sources)) if sources else set()
+    have_values = _values_in_scope(sources, sentence)
     plains = [s[2] for s in sources]
     count = sum(1 for v in values if same_quantity(v, have_values) or same_quantity(v, user[0]))
     count += sum(1 for d in docs if any(d in p for p in plains) or d in user[1])
@@ -190,12 +214,45 @@ def _other_source(sentence, wanted, sources, chunks, user, exclude: set[int]) ->
     own = bigrams(_MARKER.sub("", sentence))
     candidates = []
     for n, source in enumerate(sources, start=1):
-        if n in exclude or _supported(wanted, [source], user) < total:
+        if n in exclude or _supported(wanted, [source], user, sentence) < total:
             continue
         overlap = len(own & bigrams(chunks[n - 1].text)) / max(1, len(own))
         if overlap >= 0.3:
             candidates.append((overlap, n))
     return max(candidates)[1] if candidates else None
+
+
+_ASKS_FIGURE = re.compile(r"多少|几[个起次人户处年月天]|哪一?年|什么时候|何时|哪天")
+
+
+def answers_other_scope(answer: str, chunks: list[Chunk], question: str) -> str:
+    """When the question asks for a figure of a named year/place/document and every figure the answer adds
+    comes from passages about another year or place (or another document): what those are ("2017年、全国");
+    else "". A year or place the user typed never makes another year's or place's figure an answer."""
+    asked, docs = qualifiers(question), named_documents(question)
+    if not asked or not _ASKS_FIGURE.search(question):
+        return ""
+    user = claims(question)[0]
+    sources = [_source_claims(c) for c in chunks]
+    others: list = []
+    for match in SENTENCE.finditer(answer):
+        sentence = match.group(0)
+        new = {v for v in claims(_LIST_ITEM.sub("", sentence, count=1))[0] if not same_quantity(v, user)}
+        cited = [sources[n - 1] for n in map(int, _MARKER.findall(sentence)) if 1 <= n <= len(chunks)]
+        for value in new:
+            for source in cited:
+                for values, qual in source[4]:
+                    if not same_quantity(value, values):
+                        continue
+                    own = qual | qualifiers(_MARKER.sub(" ", sentence))
+                    if compatible(asked, own, source[3].national_rule, bool(docs)) and (
+                            not docs or is_about(source[3], docs)):
+                        return ""
+                    others.append(own)
+    if not others:
+        return ""
+    return describe(Qualifiers(frozenset().union(*(q.years for q in others)),
+                               frozenset().union(*(q.places for q in others)))) or "其他文件"
 
 
 def _value(token: str) -> float | None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from app.index.store import KnowledgeBase
 from app.retrieve.fuse import fuse_rankings
+from app.retrieve.scope import annotate, arrange, read_scope
+from app.retrieve.versions import doc_statuses
 from app.schema import Hit
 
 
@@ -19,12 +21,32 @@ class RetrievalParams:
 
 
 def retrieve(kb: KnowledgeBase, question: str, params: RetrievalParams) -> list[Hit]:
-    dense = kb.dense_search(question, params.dense_k) if params.mode in ("hybrid", "dense") else []
-    lexical = kb.lexical_search(question, params.lexical_k) if params.mode in ("hybrid", "lexical") else []
+    """The best `top_k` passages. Documents the question names are searched first, a region it names is
+    preferred, superseded versions rank below current ones, and every hit carries its document's metadata and
+    version status in `chunk.meta` (app/retrieve/scope.py, versions.py)."""
+    metas = kb.doc_metas()
+    scope = read_scope(question, metas)
+    pool = params.top_k + 10  # room to move superseded and other regions' passages down
+    hits = _fused(kb, question, params, pool)
+    named = _fused(kb, question, params, pool, scope.sources) if scope.named else []
+    statuses = doc_statuses(metas)
+    hits = [annotate(h, metas.get(h.chunk.source, {}), statuses.get(h.chunk.source, {}), scope)
+            for h in hits + named]
+    by_id = {h.chunk.chunk_id: h for h in hits}
+    named = [by_id[h.chunk.chunk_id] for h in named]
+    return arrange(hits[: len(hits) - len(named)], named, scope, params.top_k)
+
+
+def _fused(kb: KnowledgeBase, question: str, params: RetrievalParams, limit: int,
+           sources: list[str] | None = None) -> list[Hit]:
+    """Dense and lexical rankings (of `sources` only, when given) fused by RRF; the best `limit`."""
+    dense = kb.dense_search(question, params.dense_k, sources) if params.mode in ("hybrid", "dense") else []
+    lexical = kb.lexical_search(question, params.lexical_k, sources) \
+        if params.mode in ("hybrid", "lexical") else []
     dense_rank = {cid: i for i, (cid, _) in enumerate(dense, start=1)}
     lexical_rank = {cid: i for i, (cid, _) in enumerate(lexical, start=1)}
     fused = fuse_rankings([[c for c, _ in dense], [c for c, _ in lexical]], k=params.rrf_k)
-    fused = fused[: params.top_k]
+    fused = fused[:limit]
     chunks = kb.get_chunks([cid for cid, _ in fused])
     hits = []
     for cid, score in fused:
