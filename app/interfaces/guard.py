@@ -16,6 +16,7 @@ import asyncio
 import ipaddress
 import json
 import os
+import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -163,8 +164,20 @@ class Guard:
         return await self.app(scope, receive, watch)
 
     async def _upload(self, scope, receive, send):
-        """A broken multipart upload (e.g. a part without a file name) gets a clear 400, not a 500."""
-        started = False
+        """A multipart part without a file name (or with an empty one) gets a clear 400, never a 500: the body
+        is watched as it streams through (nothing is buffered), and the first such part stops the upload."""
+        started, tail = False, b""
+
+        async def read():
+            nonlocal tail
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk = tail + message.get("body", b"")
+                for line in _DISPOSITION.findall(chunk):
+                    if not _FILENAME.search(line):
+                        raise _NamelessUpload()
+                tail = chunk[-1024:]
+            return message
 
         async def watch(message):
             nonlocal started
@@ -173,13 +186,20 @@ class Guard:
             await send(message)
 
         try:
-            return await self.app(scope, receive, watch)
-        except Exception as exc:
+            return await self.app(scope, read, watch)
+        except _NamelessUpload:
             if started:
                 raise
-            print(f"upload refused: {type(exc).__name__}", flush=True)
-            return await _refuse(send, 400, "上传失败：文件缺少文件名或格式不正确 / upload refused: every file needs a "
+            return await _refuse(send, 400, "上传失败：每个文件都必须有文件名 / upload refused: every file needs a "
                                             "file name")
+
+
+class _NamelessUpload(Exception):
+    pass
+
+
+_DISPOSITION = re.compile(rb"(?i)content-disposition:[^\r\n]*\r\n")
+_FILENAME = re.compile(rb'(?i);\s*filename\*?=\s*(?:"[^"]+"|[^";\s]+)')
 
 
 def guard_for(settings, bind: str) -> tuple[type, dict]:
