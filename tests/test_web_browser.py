@@ -122,9 +122,8 @@ def test_conversation_survives_a_page_refresh(page):
 
 
 def test_restored_conversation_exports_markdown(page, tmp_path):
-    """The restored conversation (home outside /tmp) is offered for download and picked from the history."""
-    page.locator("#history").click()
-    page.get_by_role("option").first.click()
+    """The conversation restored after the reload (home outside /tmp) is offered as a Markdown download."""
+    open_tab(page, "对话")
     page.wait_for_function("document.querySelector('#chat').innerText.includes('30分钟')")
     with page.expect_download() as info:
         page.locator("#export").click()
