@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     auth_password: str | None = Field(None, description="login password, required when host is not loopback")
     max_upload_mb: float = Field(100.0, description="largest file accepted by the web upload")
     max_sessions: int = Field(8, description="browser sessions served at once; the model itself is queued")
+    allowed_hosts: str = Field("", description="extra host names (comma-separated) the browser may use to reach "
+                                               "the server, e.g. the reverse proxy's public name; loopback names "
+                                               "and a specific bind address are always allowed")
+    trusted_proxies: str = Field("", description="addresses (comma-separated IPs or CIDRs) of reverse proxies whose "
+                                                 "X-Forwarded-For / X-Forwarded-Proto are believed; unset = none")
+    min_password_length: int = Field(12, description="shortest GEOHAZARD_AUTH_PASSWORD accepted at start-up")
+    login_max_failures: int = Field(5, description="failed logins from one address before it is locked out")
+    login_lockout_s: float = Field(300.0, description="lockout after too many failed logins, seconds")
+    login_failure_delay_s: float = Field(1.0, description="delay added to every failed login, seconds")
+    max_question_chars: int = Field(2000, description="longest question or situation text accepted from the web")
+    max_queued_per_client: int = Field(8, description="jobs one client (login, else address) may have waiting "
+                                                      "in the queue (the queue holds 4 × max_sessions)")
 
     # Servers for a command centre (issue 8); unset = everything embedded in this process
     chroma_url: str | None = Field(None, description="Chroma server, e.g. http://host:8000")
@@ -101,6 +113,15 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.home / "uploads"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
+
+    @property
+    def web_temp_dir(self) -> Path:
+        """Gradio's cache (GRADIO_TEMP_DIR) and the per-request download copies: private to this home."""
+        return self.home / "tmp"
 
     @classmethod
     def settings_customise_sources(

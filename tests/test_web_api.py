@@ -112,7 +112,7 @@ def test_off_loopback_needs_a_login(home):
                              env=server_env(home), capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "GEOHAZARD_AUTH_USER" in refused.stderr
 
-    env = server_env(home, GEOHAZARD_AUTH_USER="duty", GEOHAZARD_AUTH_PASSWORD="正确的密码")
+    env = server_env(home, GEOHAZARD_AUTH_USER="duty", GEOHAZARD_AUTH_PASSWORD="正确的值班密码-2026")
     with running_server(home, home / "kb", env, host="0.0.0.0") as (url, _):
         assert _get(url + "/config") == 401
         call = urllib.request.Request(url + "/gradio_api/call/ask", data=json.dumps({"data": ["test"]}).encode(),
@@ -128,11 +128,11 @@ def test_off_loopback_needs_a_login(home):
             except urllib.error.HTTPError as exc:
                 return exc
 
-        assert login("错误的密码").code in (400, 401)
-        ok = login("正确的密码")
+        assert login("错误的值班密码-2026").code in (400, 401)
+        ok = login("正确的值班密码-2026")
         assert ok.status == 200
         cookie = "; ".join(h.split(";")[0] for h in ok.headers.get_all("set-cookie"))
         assert _get(url + "/config", cookie) == 200
-        answer = client(url, auth=("duty", "正确的密码")).predict(QUESTIONS[0], api_name="/ask")
+        answer = client(url, auth=("duty", "正确的值班密码-2026")).predict(QUESTIONS[0], api_name="/ask")
         assert "30分钟" in answer["answer"]
         print("unauthenticated requests refused: 2, wrong password refused: 1, logged-in answer: ok")

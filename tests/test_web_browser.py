@@ -7,6 +7,8 @@ Screenshots of each tab are written to docs/screenshots/ (the README shows them)
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,11 +31,18 @@ def server(tmp_path_factory):
         pytest.fail("the 0.5B test model is not installed: run `geohazard model install --model qwen0.5b`")
     if not CHROMIUM.exists():
         pytest.fail("Debian's Chromium is missing: run scripts/setup-browser.sh")
-    home = tmp_path_factory.mktemp("web-home")
+    # a home outside /tmp and outside the working directory, as ~/.local/share is on a real install: Gradio
+    # serves neither, so downloads and restored conversations must go through its own temp dir (issue 19)
+    home = Path(tempfile.mkdtemp(prefix="geohazard-web-", dir="/var/tmp")) / "home"
+    home.mkdir()
+    assert not str(home).startswith(tempfile.gettempdir()) and not str(home).startswith(str(Path.cwd()))
     env = server_env(home)
     kb = ingest_fixture_corpus(home, env)
-    with running_server(home, kb, env) as (url, proc):
-        yield {"url": url, "home": home, "proc": proc}
+    try:
+        with running_server(home, kb, env) as (url, proc):
+            yield {"url": url, "home": home, "proc": proc}
+    finally:
+        shutil.rmtree(home.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +119,18 @@ def test_conversation_survives_a_page_refresh(page):
     page.wait_for_function("document.querySelector('#chat') && document.querySelector('#chat').innerText"
                            ".includes('30分钟')")
     assert "群测群防员" in page.locator("#chat").inner_text()
+
+
+def test_restored_conversation_exports_markdown(page, tmp_path):
+    """The conversation restored after the reload (home outside /tmp) is offered as a Markdown download."""
+    open_tab(page, "对话")
+    page.wait_for_function("document.querySelector('#chat').innerText.includes('30分钟')")
+    with page.expect_download() as info:
+        page.locator("#export").click()
+    path = tmp_path / "conversation.md"
+    info.value.save_as(path)
+    text = path.read_text(encoding="utf-8")
+    assert info.value.suggested_filename.startswith("对话-") and "群测群防员" in text and "30分钟" in text
 
 
 def test_assessment_form_shows_the_grade_card(page):

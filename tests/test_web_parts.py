@@ -78,7 +78,8 @@ def test_login_is_required_off_loopback(monkeypatch):
     assert login_for(settings, "127.0.0.1") is None
     with pytest.raises(ConfigError, match="GEOHAZARD_AUTH_USER"):
         login_for(settings, "0.0.0.0")
-    assert login_for(load_settings(auth_user="duty", auth_password="s3cret"), "0.0.0.0") == [("duty", "s3cret")]
+    assert login_for(load_settings(auth_user="duty", auth_password="s3cret-duty-2026"), "0.0.0.0") == [
+        ("duty", "s3cret-duty-2026")]
 
 
 def test_conversations_persist_and_export(tmp_path):

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from app.config import load_settings
 from app.errors import ServiceError
 from app.interfaces.render import assessment_json, render_assessment, render_graded, render_hits, reply_payload
-from app.interfaces.cli_admin import (cmd_audit_export, cmd_audit_verify, cmd_forward, cmd_model_install,
-                                      cmd_model_status, emit)
+from app.interfaces.cli_admin import (cmd_audit_export, cmd_audit_head, cmd_audit_verify, cmd_forward,
+                                      cmd_model_install, cmd_model_status, emit)
 from app.provision import MODELS, ModelError
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    os.umask(0o077)  # knowledge bases, conversations, audit log, briefs: readable by this account only
     try:
         return args.func(args)
     except (ModelError, ServiceError) as exc:
@@ -109,7 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="only records at or after this ISO time, e.g. 2026-01-02 or 2026-01-02T08:00+08:00")
     p.set_defaults(func=cmd_audit_export)
     p = audit_cmd.add_parser("verify", help="校验哈希链 / verify the hash chain")
+    p.add_argument("--expect", metavar="HASH", help="a head hash noted earlier (geohazard audit head) and kept "
+                                                    "elsewhere: it must still be in the chain")
     p.set_defaults(func=cmd_audit_verify)
+    p = audit_cmd.add_parser("head", help="打印最新记录的哈希 / print the newest record's hash")
+    p.set_defaults(func=cmd_audit_head)
 
     model = sub.add_parser("model", help="模型管理 / model management").add_subparsers(dest="action", required=True)
     p = model.add_parser("install", help="下载、拼接并校验模型 / fetch, assemble and verify")

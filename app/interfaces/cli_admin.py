@@ -53,23 +53,53 @@ def cmd_audit_export(args) -> int:
     return 0
 
 
-def cmd_audit_verify(args) -> int:
+def _audit_records() -> tuple[list[dict], object]:
     from app import audit
 
     path = load_settings().audit_db
     db = audit.connect(path)
     try:
-        records = audit.read_records(db)
+        return audit.read_records(db), path
     finally:
         db.close()
+
+
+def cmd_audit_head(args) -> int:
+    """Print the newest record's hash: write it in the duty log (or anywhere the machine's users cannot
+    write); `audit verify --expect HASH` later proves that record and everything before it is unchanged."""
+    from app import audit
+
+    records, _ = _audit_records()
+    if not records:
+        print(audit.GENESIS)
+        print("审计日志为空 / audit log is empty", file=sys.stderr)
+        return 0
+    last = records[-1]
+    print(last["hash"])
+    print(f"记录 #{last['seq']}，{last['time_local']}，共 {len(records)} 条 / record #{last['seq']} of "
+          f"{len(records)}", file=sys.stderr)
+    return 0
+
+
+def cmd_audit_verify(args) -> int:
+    from app import audit
+
+    records, path = _audit_records()
     problems = audit.verify_chain(records)
+    expect = (getattr(args, "expect", None) or "").strip().lower()
+    if expect and not any(r["hash"] == expect for r in records):
+        problems.append(f"记下的哈希 {expect} 不在日志中：该记录或它之前的记录被删除或改写（整条链被重新计算过）/ "
+                        "the noted hash is not in the log: that record or one before it was removed or rewritten "
+                        "(the chain was recomputed)")
     for problem in problems:
         print(f"✗ {problem}")
     if problems:
         print(f"审计日志已被篡改 / audit log tampered: {len(problems)} problems in {len(records)} records ({path})")
         return 1
     head = records[-1]["hash"] if records else audit.GENESIS
-    print(f"审计日志完整 / audit chain intact: {len(records)} records, head {head} ({path})")
+    checked = f"; matches the noted hash {expect}" if expect else " (self-consistent only: pass --expect HASH " \
+                                                                  "to check against a hash kept elsewhere)"
+    print(f"审计日志完整 / audit chain intact: {len(records)} records, head {head}{checked} ({path})")
     return 0
 
 

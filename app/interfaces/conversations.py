@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.interfaces.html import escape_markdown
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '',
@@ -100,18 +102,21 @@ def load_conversation(db: sqlite3.Connection, conversation_id: str, owner: str =
 
 
 def conversation_markdown(conversation: Conversation) -> str:
-    """The whole conversation with each answer's sources, for the after-action file."""
-    lines = [f"# {conversation.title}", "", f"导出时间：{_stamp(time.time())}", ""]
+    """The whole conversation with each answer's sources, for the after-action file. Every text from a user or
+    a document is Markdown-escaped (a link or image in a title is shown as text, never made clickable) and a
+    source is named by its file name only."""
+    lines = [f"# {escape_markdown(conversation.title)}", "", f"导出时间：{_stamp(time.time())}", ""]
     for turn in conversation.turns:
         who = "提问" if turn.role == "user" else "回答"
-        lines += [f"## {who}（{_stamp(turn.created)}）", "", turn.content, ""]
+        lines += [f"## {who}（{_stamp(turn.created)}）", "", escape_markdown(turn.content), ""]
         citations = (turn.payload or {}).get("citations") or []
         if citations:
             lines.append("**出处**")
             lines.append("")
             for c in citations:
-                where = " ".join(x for x in (c.get("locator", ""), c.get("page", "")) if x)
-                lines.append(f"- [{c['n']}] 《{c['title']}》 {where} — `{c['source']}`")
+                where = escape_markdown(" ".join(x for x in (c.get("locator", ""), c.get("page", "")) if x))
+                name = escape_markdown(str(c.get("source", "")).replace("\\", "/").rsplit("/", 1)[-1])
+                lines.append(f"- [{c['n']}] 《{escape_markdown(c['title'])}》 {where} — {name}")
             lines.append("")
     return "\n".join(lines)
 

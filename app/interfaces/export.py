@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from app.interfaces.figures import LEGEND
+from app.interfaces.html import escape_markdown
 from app.reason.brief import KINDS, check_brief, render_brief, shown_elements
 
 
@@ -57,7 +58,8 @@ def save_brief_version(briefs_dir: Path, kind: str, fields: dict[str, str],
         n += 1
         base = briefs_dir / f"{_safe(kind)}-{stamp}-{n}"
     md = base.with_suffix(".md")
-    md.write_text(render_brief(kind, fields, written_at), encoding="utf-8")
+    md.write_text(render_brief(kind, {k: escape_markdown(v or "") for k, v in fields.items()}, written_at),
+                  encoding="utf-8")  # Markdown export: field text (document titles included) shown, never linked
     return md, brief_docx(kind, fields, base.with_suffix(".docx"), written_at, figure)
 
 

@@ -73,7 +73,7 @@ def sources_html(citations: list[dict], answer: str = "", sections: dict[int, st
                 f'<details class="gh-source" id="gh-source-{c["n"]}"><summary><b>[{c["n"]}]</b> '
                 f'《{html.escape(c.get("title", ""))}》 {html.escape(_where(c))}</summary>'
                 f'<div class="gh-passage">{body}</div>{section}'
-                f'<div class="gh-path">{html.escape(c.get("source", ""))}</div></details>')
+                f'<div class="gh-path">{html.escape(_file_name(c.get("source", "")))}</div></details>')
     elif hits:
         parts.append('<div class="gh-sources-title">检索到的资料（回答生成中）</div>')
         for h in hits:
@@ -84,6 +84,11 @@ def sources_html(citations: list[dict], answer: str = "", sections: dict[int, st
     elif not status:
         parts.append('<div class="gh-empty">提问后，这里列出回答引用的资料原文。</div>')
     return '<div class="gh-sources">' + "".join(parts) + "</div>"
+
+
+def _file_name(source: str) -> str:
+    """A document's file name only: the server's folders are not shown to the browser."""
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _where(item: dict) -> str:

@@ -2,14 +2,15 @@
 knowledge base), its event wiring and the server.
 
 Offline by construction: analytics off before gradio is imported, system fonts only (no web-font request),
-no CDN assets, SSR off. Binds to 127.0.0.1; any other address requires a login from settings.
+no CDN assets, SSR off. Binds to 127.0.0.1; any other address requires a login from settings. Host/Origin
+allow-list, login throttle, proxy trust and the per-client queue limit: app/interfaces/guard.py; private files,
+Gradio's temp dir and download copies: app/interfaces/files.py.
 All logic lives in Copilot (app/pipeline.py) and pure helpers; the event handlers that call them are in
 app/interfaces/web_handlers.py, and this module lays out the components and wires events to those handlers.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported anywhere
@@ -18,6 +19,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import gradio as gr  # noqa: E402
 
 from app.config import Settings  # noqa: E402
+from app.interfaces import files  # noqa: E402
+from app.interfaces.guard import bind_address, guard_for, is_loopback, limit_queue_per_client, trust_proxies  # noqa: E402,F401
 from app.interfaces.html import CSS, sources_html  # noqa: E402
 from app.interfaces.web_briefs import BRIEF_KEYS, EXTRA_KEYS, fill_brief, preview_brief  # noqa: E402
 from app.interfaces.web_handlers import Handlers, new_conversation  # noqa: E402
@@ -34,19 +37,18 @@ class ConfigError(Exception):
     pass
 
 
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def login_for(settings: Settings, host: str) -> list[tuple[str, str]] | None:
-    """The login list for gradio; required (and refused when unset) on any non-loopback bind."""
+    """The login list for gradio; required (and refused when unset) on any non-loopback bind; a password
+    shorter than GEOHAZARD_MIN_PASSWORD_LENGTH is refused at start-up."""
     if settings.auth_user and settings.auth_password:
+        if len(settings.auth_password) < settings.min_password_length:
+            raise ConfigError(
+                f"GEOHAZARD_AUTH_PASSWORD 太短：至少 {settings.min_password_length} 个字符 / "
+                f"GEOHAZARD_AUTH_PASSWORD is too short: at least {settings.min_password_length} characters")
         return [(settings.auth_user, settings.auth_password)]
+    if settings.auth_user or settings.auth_password:
+        raise ConfigError("GEOHAZARD_AUTH_USER 和 GEOHAZARD_AUTH_PASSWORD 须同时设置 / set both "
+                          "GEOHAZARD_AUTH_USER and GEOHAZARD_AUTH_PASSWORD")
     if is_loopback(host):
         return None
     raise ConfigError(
@@ -59,7 +61,8 @@ def build_app(copilot: Copilot):
     handlers = Handlers(copilot)
 
     # ---- layout ------------------------------------------------------------------------------------
-    with gr.Blocks(title="地灾应急决策助手", analytics_enabled=False) as app:
+    # delete_cache: Gradio's copies of downloads and uploads older than an hour are removed every 10 minutes
+    with gr.Blocks(title="地灾应急决策助手", analytics_enabled=False, delete_cache=(600, 3600)) as app:
         gr.Markdown("## 地灾应急决策助手 · GeoHazard Copilot\n"
                     "依据知识库中的法规、预案、标准和灾情报告回答，每条结论标注出处 [n]；资料中没有的，回答“资料中未找到依据”。")
         last_assessment = gr.State(None)
@@ -196,16 +199,26 @@ def theme():
 
 def serve(copilot: Copilot, host: str | None = None, port: int | None = None, block: bool = True):
     """Load the knowledge base and the model once, then serve; returns the running app when block=False."""
+    from starlette.middleware import Middleware
+
     settings = copilot.settings
-    host = host or settings.host
+    host = bind_address(settings, host)
     port = port if port is not None else settings.port
     auth = login_for(settings, host)
+    files.private_umask()
+    files.secure_home(settings.home)
+    files.prepare_web_temp(settings.web_temp_dir)  # before any component exists: they read GRADIO_TEMP_DIR
+    trust_proxies(settings)
+    os.environ.pop("GRADIO_NUM_WORKERS", None)  # static file workers would bypass the guard middleware
     copilot.kb  # noqa: B018 — ingest the bundled corpus (first use) before the first browser arrives
     copilot.llm  # noqa: B018 — load the model once per process
     app = build_app(copilot)
     app.queue(default_concurrency_limit=settings.max_sessions, max_size=4 * settings.max_sessions)
+    limit_queue_per_client(app._queue, settings.max_queued_per_client)
+    guard, options = guard_for(settings, host)
     app.launch(server_name=host, server_port=port, auth=auth, auth_message="地灾应急决策助手：请登录",
-               max_file_size=f"{int(settings.max_upload_mb)}mb", ssr_mode=False, pwa=False, show_error=True,
+               max_file_size=f"{int(settings.max_upload_mb)}mb", ssr_mode=False, pwa=False, show_error=False,
                prevent_thread_lock=not block, quiet=not block, theme=theme(), css=CSS, footer_links=["api"],
-               inbrowser=False, share=False, run_history=False, enable_monitoring=False)
+               inbrowser=False, share=False, run_history=False, enable_monitoring=False,
+               app_kwargs={"middleware": [Middleware(guard, **options)]})
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from app.interfaces.html import escape_markdown
 from app.reason.brief import EXTRA, check_brief, elements, fields_from_assessment, render_brief
 
 EXTRA_KEYS = [key for extra in EXTRA.values() for key, _, _ in extra]
@@ -28,4 +29,5 @@ def preview_brief(kind: str, *values):
     else:
         status = "⚠ 尚缺：" + "、".join(check.missing + check.warnings)
     shown = {key for key, _, _ in EXTRA.get(kind, ())}
-    return render_brief(kind, fields), status, *[gr.update(visible=key in shown) for key in EXTRA_KEYS]
+    shown_fields = {k: escape_markdown(v or "") for k, v in fields.items()}  # a title's [link](…) stays text
+    return render_brief(kind, shown_fields), status, *[gr.update(visible=key in shown) for key in EXTRA_KEYS]

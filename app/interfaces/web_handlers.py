@@ -21,7 +21,8 @@ import gradio as gr  # noqa: E402
 from app.interfaces import conversations as convs  # noqa: E402
 from app.interfaces.export import brief_versions, save_brief_version  # noqa: E402
 from app.interfaces.figures import profile_png  # noqa: E402
-from app.interfaces.html import answer_markdown, grade_card_html, sources_html  # noqa: E402
+from app.interfaces.files import download_copy, public_source, redact_paths, replace_file, write_private  # noqa: E402
+from app.interfaces.html import answer_markdown, escape_markdown, grade_card_html, sources_html  # noqa: E402
 from app.interfaces.render import assessment_as_answer, assessment_json, render_graded, reply_payload  # noqa: E402
 from app.pipeline import Copilot  # noqa: E402
 from app.reason.answer import split_streaming  # noqa: E402
@@ -40,7 +41,7 @@ def in_background(job, events: queue.Queue) -> None:
         try:
             events.put(("done", job()))
         except Exception as exc:
-            events.put(("error", f"{type(exc).__name__}: {exc}"))
+            events.put(("error", redact_paths(f"{type(exc).__name__}: {exc}")))
 
     threading.Thread(target=work, daemon=True).start()
 
@@ -78,7 +79,8 @@ def assistant_messages(payload: dict, streaming: str | None = None) -> list[dict
     if reasoning:
         title = ("推理过程（模型所写，已核对；点击展开）" if payload.get("reasoning_source") == "model"
                  else "推理过程（程序记录的检索、阅读和核对步骤；点击展开）")
-        out.append({"role": "assistant", "content": "\n".join(f"{i}. {s}" for i, s in enumerate(reasoning, 1)),
+        out.append({"role": "assistant",
+                    "content": "\n".join(f"{i}. {escape_markdown(s)}" for i, s in enumerate(reasoning, 1)),
                     "metadata": {"title": title, "status": "done"}})
     out.append({"role": "assistant", "content": streaming if streaming is not None else answer_markdown(payload)})
     return out
@@ -125,13 +127,20 @@ class Handlers:
         conversation = convs.load_conversation(self.db, conversation_id, owner) if conversation_id else None
         if conversation is None:
             return None
-        path = self.settings.home / "exports" / f"对话-{conversation.id[:8]}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(convs.conversation_markdown(conversation), encoding="utf-8")
-        return str(path)
+        path = write_private(self.settings.exports_dir / f"对话-{conversation.id[:8]}.md",
+                             convs.conversation_markdown(conversation))
+        return download_copy(path, self.settings.web_temp_dir)
+
+    def check_length(self, text: str) -> str:
+        """Refuse a question or situation longer than GEOHAZARD_MAX_QUESTION_CHARS."""
+        limit = self.settings.max_question_chars
+        if len(text) > limit:
+            raise gr.Error(f"输入过长（{len(text)} 字），请控制在 {limit} 字以内 / input too long "
+                           f"({len(text)} characters, limit {limit})")
+        return text
 
     def respond(self, question: str, history: list, conversation_id: str | None, request: gr.Request):
-        question = (question or "").strip()
+        question = self.check_length((question or "").strip())
         owner = owner_of(request)
         if not question:
             yield history, gr.skip(), conversation_id, gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -162,7 +171,7 @@ class Handlers:
         while True:
             kind, value = events.get()
             if kind == "graded":  # the code's grade and the evidence, before the model writes
-                graded = render_graded(value)
+                graded = escape_markdown(render_graded(value))
                 hits_json = [h.to_json() for h in value.hits]
                 yield (history + [{"role": "assistant", "content": graded}],
                        sources_html([], hits=hits_json, status="已检索到以下资料，正在生成处置建议…"),
@@ -222,6 +231,7 @@ class Handlers:
                               direct_loss_wan, volume, rainfall, warning, signs, terrain + (free_text or ""))
         if not text:
             raise gr.Error("请填写情况或在“情况描述”中输入报告文字 / describe the situation first")
+        self.check_length(text)
         events: queue.Queue = queue.Queue()
         user = audit_user(request)
 
@@ -253,19 +263,24 @@ class Handlers:
         figure = profile_png(impact) if impact and (fields.get("impact_range") or "").strip() else None
         md, docx = save_brief_version(self.settings.briefs_dir, kind, fields, figure=figure)
         versions = [p.name for p in brief_versions(self.settings.briefs_dir)]
-        return [str(docx), str(md)], "已保存版本：" + "、".join(versions[:5])
+        temp = self.settings.web_temp_dir
+        return [download_copy(docx, temp), download_copy(md, temp)], "已保存版本：" + "、".join(versions[:5])
 
     # ---- knowledge base ----------------------------------------------------------------------------
     def documents_table(self):
         return [[d.title, d.doc_type, d.chunk_count, time.strftime("%Y-%m-%d %H:%M", time.localtime(d.ingested_at)),
-                 {"ready": "可用", "pending": "未完成"}.get(d.status, d.status), d.source]
+                 {"ready": "可用", "pending": "未完成"}.get(d.status, d.status), public_source(d.source)]
                 for d in self.copilot.kb.documents()]
 
     def document_choices(self):
-        return [(f"{d.title}（{Path(d.source).name}）", d.source) for d in self.copilot.kb.documents()]
+        """(label, key): the key names a document without showing where it lies on the server's disk."""
+        return [(f"{d.title}（{public_source(d.source)}）", document_key(d.source)) for d in self.copilot.kb.documents()]
+
+    def source_of(self, key: str) -> str | None:
+        return next((d.source for d in self.copilot.kb.documents() if document_key(d.source) == key), None)
 
     def ingest_uploads(self, files, folder, progress=gr.Progress()):
-        from app.ingest.uploads import safe_upload_path
+        from app.ingest.uploads import safe_upload_name
 
         paths = [Path(f) for f in (files or [])] + [Path(f) for f in (folder or [])]
         if not paths:
@@ -274,27 +289,48 @@ class Handlers:
         with self.ingest_lock:
             for i, temp in enumerate(paths):
                 progress((i, len(paths)), desc=f"导入 {temp.name}", unit="个文件")
-                target = safe_upload_path(self.settings.uploads_dir, temp.name)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(temp.read_bytes())
+                # the same name replaces the earlier upload (a new version of it), never a second copy beside it
+                target = replace_file(self.settings.uploads_dir / safe_upload_name(temp.name), temp.read_bytes())
                 for result in self.copilot.ingest([target]):
+                    replaced = self.supersede(result.path) if result.status in ("added", "updated") else []
+                    note = result.message or "；".join(result.warnings)
+                    if replaced:
+                        note = "；".join(x for x in (note, "替换了同名文档的旧版本：" + "、".join(replaced)) if x)
                     rows.append([temp.name, _STATUS.get(result.status, result.status), result.chunks,
-                                 result.message or "；".join(result.warnings)])
+                                 redact_paths(note)])
         progress((len(paths), len(paths)), desc="完成")
         return rows, self.documents_table(), gr.update(choices=self.document_choices())
 
-    def remove_document(self, source: str | None):
+    def supersede(self, source: str) -> list[str]:
+        """Remove from retrieval (and from the upload folder) earlier uploads with the same document title as
+        the upload just ingested at `source`: a document re-uploaded under another name is a new version."""
+        documents = self.copilot.kb.documents()
+        new = next((d for d in documents if d.source == source), None)
+        uploads = self.settings.uploads_dir.resolve()
+        if new is None or not new.title:
+            return []
+        replaced = []
+        for d in documents:
+            if d.source != source and d.title == new.title and Path(d.source).parent == uploads:
+                self.copilot.kb.remove(d.source)
+                Path(d.source).unlink(missing_ok=True)
+                replaced.append(public_source(d.source))
+        return replaced
+
+    def remove_document(self, key: str | None):
+        source = self.source_of(key) if key else None
         if not source:
             raise gr.Error("请先选择要移除的文档 / choose a document")
         with self.ingest_lock:
             self.copilot.kb.remove(source)
-        return self.documents_table(), gr.update(choices=self.document_choices(), value=None), f"已移除：{source}"
+        return (self.documents_table(), gr.update(choices=self.document_choices(), value=None),
+                f"已移除：{public_source(source)}")
 
     def reindex(self, progress=gr.Progress()):
         with self.ingest_lock:
             done = self.copilot.reindex(progress=lambda i, n, title: progress((i, n), desc=f"重建 {title}"))
-        rows = [[d.title, "原文件不存在，保留旧索引", d.chunk_count, d.source] if r is None
-                else [d.title, _STATUS.get(r.status, r.status), r.chunks, r.message] for d, r in done]
+        rows = [[d.title, "原文件不存在，保留旧索引", d.chunk_count, public_source(d.source)] if r is None
+                else [d.title, _STATUS.get(r.status, r.status), r.chunks, redact_paths(r.message)] for d, r in done]
         return rows, self.documents_table(), gr.update(choices=self.document_choices())
 
     # ---- API (gradio_client) -------------------------------------------------------------------------
@@ -311,8 +347,10 @@ class Handlers:
         """Answer a question (or assess a described situation) with citations, as the CLI's `ask --json`. With a
         `conversation_id` the question is a turn of that conversation (a new id starts one): follow-ups and
         incident updates build on the earlier turns, and the turns are stored like the web chat's."""
+        self.check_length(question or "")
         if not conversation_id:
-            return reply_payload(self.copilot.reply(question, user=audit_user(request)), self.copilot.model_info)[0]
+            return public_payload(reply_payload(self.copilot.reply(question, user=audit_user(request)),
+                                                self.copilot.model_info)[0])
         owner = owner_of(request)
         conversation_id, state = self.conversation_state(conversation_id, question, owner)
         convs.add_turn(self.db, conversation_id, "user", question)
@@ -320,8 +358,25 @@ class Handlers:
                                 self.copilot.model_info)[0]
         convs.add_turn(self.db, conversation_id, "assistant", payload["answer"],
                        {**payload, "conversation_state": state.to_json()})
-        return {"conversation_id": conversation_id, **payload}
+        return {"conversation_id": conversation_id, **public_payload(payload)}
 
     def assess(self, situation: str, request: gr.Request) -> dict:
         """Grade a described situation by code from the cited rule and advise; the CLI's `assess --json`."""
-        return assessment_json(self.copilot.assess(situation, user=audit_user(request)), self.copilot.model_info)
+        self.check_length(situation or "")
+        return public_payload(assessment_json(self.copilot.assess(situation, user=audit_user(request)),
+                                              self.copilot.model_info))
+
+
+def document_key(source: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+def public_payload(payload: dict) -> dict:
+    """The API answer without the server's absolute paths: each source is its file name."""
+    for key in ("citations", "hits"):
+        for item in payload.get(key) or []:
+            if isinstance(item, dict) and "source" in item:
+                item["source"] = public_source(item["source"])
+    return payload
