@@ -59,3 +59,20 @@ def _ingest_one(kb: KnowledgeBase, settings: Settings, path: Path, named: bool) 
         return IngestResult(str(path), "failed", message=str(exc))
     return IngestResult(doc.source, "updated" if existed else "added", len(chunks), "",
                         list(doc.warnings))
+
+
+def retire_same_title(kb: KnowledgeBase, source: str, folder: Path) -> list[str]:
+    """Remove from both indexes (and from `folder`, the upload folder) earlier uploads with the same document
+    title as the one just ingested at `source`: a document uploaded again under another name is a new version,
+    never a second copy beside it. Returns the file names retired."""
+    documents = kb.documents()
+    new = next((d for d in documents if d.source == source), None)
+    if new is None or not new.title:
+        return []
+    retired = []
+    for d in documents:
+        if d.source != source and d.title == new.title and Path(d.source).parent == Path(folder).resolve():
+            kb.remove(d.source)
+            Path(d.source).unlink(missing_ok=True)
+            retired.append(Path(d.source).name)
+    return retired

@@ -79,7 +79,7 @@ def test_web_chat_and_api_go_through_reply_once(copilot):
     request = SimpleNamespace(username="值班员甲", client=SimpleNamespace(host="127.0.0.1"))
     for message, branch in ((SITUATION, "assess"), (QUESTION, "answer")):
         *_, last = handlers.respond(message, [], None, request)
-        chat, sources = last[0], last[1]
+        chat = last[0]
         assert chat[-1]["role"] == "assistant" and "出错了" not in chat[-1]["content"]
         _expect_one_route(copilot, message, branch)
 

@@ -1,4 +1,5 @@
-"""`geohazard` commands around the product: the audit log, model files, and the evaluation tools in eval/."""
+"""`geohazard` commands beside the question flow: the runout estimate (`reach`, no model), the audit log, model
+files, and the evaluation tools in eval/."""
 
 from __future__ import annotations
 
@@ -117,3 +118,29 @@ def cmd_model_status(args) -> int:
         else:
             print(f"{row['name']:10s} {'已安装 installed' if row['installed'] else '未安装 missing':16s} {row['file']}")
     return 0
+
+
+def cmd_reach(args) -> int:
+    """Direct use of the runout estimate: arguments override what the text says; nothing missing is guessed."""
+    from dataclasses import replace
+
+    from app.reason.reach import ReachInputs, estimate_reach, reach_inputs_from_text
+    from app.reason.reach_render import profile_svg, render_reach
+
+    given = {"hazard_type": args.hazard_type, "volume_m3": args.volume, "height_m": args.height, "path": args.path,
+             "material": args.material, "slope_height_m": args.slope_height, "slope_angle_deg": args.slope_angle,
+             "channel_length_m": args.channel_length, "place_distance_m": args.distance}
+    try:
+        inputs = replace(reach_inputs_from_text(args.text) if args.text else ReachInputs(),
+                         **{k: v for k, v in given.items() if v is not None})
+    except ValueError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 2
+    estimate = estimate_reach(inputs)
+    if args.svg:
+        args.svg.write_text(profile_svg(estimate), encoding="utf-8")
+    if args.json:
+        emit({**estimate.to_json(), "text": render_reach(estimate)})
+    else:
+        print(render_reach(estimate))
+    return 0 if estimate.has_numbers else 1

@@ -23,7 +23,8 @@ from app.interfaces import files  # noqa: E402
 from app.interfaces.guard import bind_address, guard_for, is_loopback, limit_queue_per_client, trust_proxies  # noqa: E402,F401
 from app.interfaces.html import CSS, sources_html  # noqa: E402
 from app.interfaces.web_briefs import BRIEF_KEYS, EXTRA_KEYS, fill_brief, preview_brief  # noqa: E402
-from app.interfaces.web_handlers import Handlers, new_conversation  # noqa: E402
+from app.interfaces.web_chat import new_conversation  # noqa: E402
+from app.interfaces.web_handlers import Handlers  # noqa: E402
 from app.pipeline import Copilot  # noqa: E402
 from app.reason.assess import HAZARD_TYPES  # noqa: E402
 from app.reason.brief import EXTRA, KINDS, elements  # noqa: E402

@@ -11,7 +11,6 @@ import os
 import queue
 import threading
 import time
-from pathlib import Path
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported anywhere
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -21,18 +20,16 @@ import gradio as gr  # noqa: E402
 from app.interfaces import conversations as convs  # noqa: E402
 from app.interfaces.export import brief_versions, save_brief_version  # noqa: E402
 from app.interfaces.figures import profile_png  # noqa: E402
-from app.interfaces.files import download_copy, public_source, redact_paths, replace_file, write_private  # noqa: E402
-from app.interfaces.html import answer_markdown, escape_markdown, grade_card_html, sources_html  # noqa: E402
+from app.interfaces.files import download_copy, public_source, redact_paths, write_private  # noqa: E402
+from app.interfaces.html import escape_markdown, grade_card_html, sources_html  # noqa: E402
 from app.interfaces.render import assessment_as_answer, assessment_json, render_graded, reply_payload  # noqa: E402
 from app.pipeline import Copilot  # noqa: E402
-from app.reason.answer import split_streaming  # noqa: E402
 from app.reason.conversation import ConversationState  # noqa: E402
 from app.interfaces.web_briefs import BRIEF_KEYS  # noqa: E402
+from app.interfaces.web_chat import assistant_messages, history_of, streaming_messages  # noqa: E402
+from app.interfaces.web_kb import KnowledgeBaseTab  # noqa: E402
 from app.reason.reach_render import profile_svg  # noqa: E402
 from app.reason.situation import situation_text, terrain_text  # noqa: E402
-
-_STATUS = {"added": "已导入", "updated": "已更新", "unchanged": "未变化", "failed": "失败", "skipped": "已跳过"}
-
 
 def in_background(job, events: queue.Queue) -> None:
     """Run `job()` on a worker thread; its result arrives on `events` as ("done", result), a failure as
@@ -63,52 +60,13 @@ def audit_user(request) -> str:
     return owner_of(request) or f"web@{client}"
 
 
-def history_of(conversation) -> list[dict]:
-    messages = []
-    for turn in conversation.turns:
-        if turn.role == "user":
-            messages.append({"role": "user", "content": turn.content})
-        else:
-            messages += assistant_messages(turn.payload or {"answer": turn.content})
-    return messages
-
-
-def assistant_messages(payload: dict, streaming: str | None = None) -> list[dict]:
-    out = []
-    reasoning = payload.get("reasoning") or []
-    if reasoning:
-        title = ("推理过程（模型所写，已核对；点击展开）" if payload.get("reasoning_source") == "model"
-                 else "推理过程（程序记录的检索、阅读和核对步骤；点击展开）")
-        out.append({"role": "assistant",
-                    "content": "\n".join(f"{i}. {escape_markdown(s)}" for i, s in enumerate(reasoning, 1)),
-                    "metadata": {"title": title, "status": "done"}})
-    out.append({"role": "assistant", "content": streaming if streaming is not None else answer_markdown(payload)})
-    return out
-
-
-def streaming_messages(raw: str, situation: bool) -> list[dict]:
-    if situation:
-        return [{"role": "assistant", "content": "正在研判…\n\n" + raw[-600:],
-                 "metadata": {"title": "研判说明生成中", "status": "pending"}}]
-    reasoning, answer = split_streaming(raw)
-    if answer is not None:
-        return [{"role": "assistant", "content": reasoning, "metadata": {"title": "推理过程", "status": "done"}},
-                {"role": "assistant", "content": answer + " ▌"}]
-    return [{"role": "assistant", "content": reasoning + " ▌",
-             "metadata": {"title": "推理过程（生成中）", "status": "pending"}}]
-
-
-def new_conversation(request: gr.Request):
-    return [], sources_html([]), None, gr.update(value=None), None
-
-
 def _explained_sentences(assessment: dict) -> list[str]:
     evacuation = assessment.get("evacuation") or {}
     return [*(assessment.get("response_requirements") or []), *[v for v in evacuation.values() if v],
             *(assessment.get("risk_factors") or [])]
 
 
-class Handlers:
+class Handlers(KnowledgeBaseTab):
     """The stateful event handlers over one Copilot: its conversation store and the lock that serialises
     knowledge-base changes."""
 
@@ -266,73 +224,6 @@ class Handlers:
         temp = self.settings.web_temp_dir
         return [download_copy(docx, temp), download_copy(md, temp)], "已保存版本：" + "、".join(versions[:5])
 
-    # ---- knowledge base ----------------------------------------------------------------------------
-    def documents_table(self):
-        return [[d.title, d.doc_type, d.chunk_count, time.strftime("%Y-%m-%d %H:%M", time.localtime(d.ingested_at)),
-                 {"ready": "可用", "pending": "未完成"}.get(d.status, d.status), public_source(d.source)]
-                for d in self.copilot.kb.documents()]
-
-    def document_choices(self):
-        """(label, key): the key names a document without showing where it lies on the server's disk."""
-        return [(f"{d.title}（{public_source(d.source)}）", document_key(d.source)) for d in self.copilot.kb.documents()]
-
-    def source_of(self, key: str) -> str | None:
-        return next((d.source for d in self.copilot.kb.documents() if document_key(d.source) == key), None)
-
-    def ingest_uploads(self, files, folder, progress=gr.Progress()):
-        from app.ingest.uploads import safe_upload_name
-
-        paths = [Path(f) for f in (files or [])] + [Path(f) for f in (folder or [])]
-        if not paths:
-            raise gr.Error("请先选择文件或文件夹 / choose files or a folder first")
-        rows = []
-        with self.ingest_lock:
-            for i, temp in enumerate(paths):
-                progress((i, len(paths)), desc=f"导入 {temp.name}", unit="个文件")
-                # the same name replaces the earlier upload (a new version of it), never a second copy beside it
-                target = replace_file(self.settings.uploads_dir / safe_upload_name(temp.name), temp.read_bytes())
-                for result in self.copilot.ingest([target]):
-                    replaced = self.supersede(result.path) if result.status in ("added", "updated") else []
-                    note = result.message or "；".join(result.warnings)
-                    if replaced:
-                        note = "；".join(x for x in (note, "替换了同名文档的旧版本：" + "、".join(replaced)) if x)
-                    rows.append([temp.name, _STATUS.get(result.status, result.status), result.chunks,
-                                 redact_paths(note)])
-        progress((len(paths), len(paths)), desc="完成")
-        return rows, self.documents_table(), gr.update(choices=self.document_choices())
-
-    def supersede(self, source: str) -> list[str]:
-        """Remove from retrieval (and from the upload folder) earlier uploads with the same document title as
-        the upload just ingested at `source`: a document re-uploaded under another name is a new version."""
-        documents = self.copilot.kb.documents()
-        new = next((d for d in documents if d.source == source), None)
-        uploads = self.settings.uploads_dir.resolve()
-        if new is None or not new.title:
-            return []
-        replaced = []
-        for d in documents:
-            if d.source != source and d.title == new.title and Path(d.source).parent == uploads:
-                self.copilot.kb.remove(d.source)
-                Path(d.source).unlink(missing_ok=True)
-                replaced.append(public_source(d.source))
-        return replaced
-
-    def remove_document(self, key: str | None):
-        source = self.source_of(key) if key else None
-        if not source:
-            raise gr.Error("请先选择要移除的文档 / choose a document")
-        with self.ingest_lock:
-            self.copilot.kb.remove(source)
-        return (self.documents_table(), gr.update(choices=self.document_choices(), value=None),
-                f"已移除：{public_source(source)}")
-
-    def reindex(self, progress=gr.Progress()):
-        with self.ingest_lock:
-            done = self.copilot.reindex(progress=lambda i, n, title: progress((i, n), desc=f"重建 {title}"))
-        rows = [[d.title, "原文件不存在，保留旧索引", d.chunk_count, public_source(d.source)] if r is None
-                else [d.title, _STATUS.get(r.status, r.status), r.chunks, redact_paths(r.message)] for d, r in done]
-        return rows, self.documents_table(), gr.update(choices=self.document_choices())
-
     # ---- API (gradio_client) -------------------------------------------------------------------------
     def conversation_state(self, conversation_id: str | None, first_message: str, owner: str):
         """(id, state) of a stored conversation of this owner, or of a new one (with that id when one was given
@@ -365,12 +256,6 @@ class Handlers:
         self.check_length(situation or "")
         return public_payload(assessment_json(self.copilot.assess(situation, user=audit_user(request)),
                                               self.copilot.model_info))
-
-
-def document_key(source: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
 def public_payload(payload: dict) -> dict:
