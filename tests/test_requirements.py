@@ -44,3 +44,9 @@ def test_the_regions_own_plan_comes_first_and_a_case_never_counts():
 def test_levels_are_told_apart():
     assert levels_named("特别重大地质灾害") == {"Ⅰ"} and levels_named("重大地质灾害") == {"Ⅱ"}
     assert levels_named("启动Ⅲ级响应") == {"Ⅲ"} and levels_named("III级") == {"Ⅲ"} and levels_named("特大型、大型") == {"Ⅰ", "Ⅱ"}
+
+
+def test_a_grading_criterion_is_not_a_requirement():
+    criterion = Chunk("crit", "/reg.md", "重庆市地质灾害防治条例", "regulation", "第五条", "第五条",
+                      "（三）中型：需搬迁转移人员一百人以上不满五百人，或可能造成经济损失五百万元以上不满五千万元。", 0, 40)
+    assert level_requirements([criterion], "Ⅲ", region="重庆市") == []

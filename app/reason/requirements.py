@@ -21,7 +21,9 @@ LEVEL_WORDS: dict[str, tuple[str, ...]] = {
     "Ⅳ": ("一般", "小型", "Ⅳ级", "IV级", "四级"),
 }
 _ORDER = ("特别重大", "特大型", "III级", "II级", "IV级", "I级")  # removed first so their parts do not count twice
-ACTION = ("启动", "组织", "派", "调", "指挥", "赶赴", "会商", "负责", "部署", "转移", "救援", "报告", "设立", "协调")
+ACTION = ("启动", "响应", "指挥", "赶赴", "会商", "派出", "派遣", "部署", "调集", "调度", "负责", "组织", "协调", "设立")
+# A grading criterion ("需搬迁转移人员一百人以上不满五百人") names a level too, but says what a level is, not what to do.
+_CRITERION = re.compile(r"(?:以上|以下|不满|不足|低于|超过).{0,12}(?:人|户|元|万元)|(?:人|户|万元|元)(?:以上|以下)")
 _PROVINCES = ("北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 "
               "四川 贵州 云南 陕西 甘肃 青海 内蒙古 广西 西藏 宁夏 新疆").split()
 _SENTENCE = re.compile(r"[^。；\n]{8,200}[。；]?")
@@ -60,7 +62,8 @@ def level_requirements(chunks: list[Chunk], level_roman: str, region: str | None
             continue  # another level's section (or a section about several)
         for sentence in _SENTENCE.findall(chunk.text):
             named = levels_named(sentence)
-            if not any(a in sentence for a in ACTION) or sentence.lstrip().startswith(("#", "|")):
+            if not any(a in sentence for a in ACTION) or sentence.lstrip().startswith(("#", "|", "｜")) \
+                    or _CRITERION.search(sentence):
                 continue
             if (section == {level_roman} and named <= {level_roman}) or named == {level_roman}:
                 own = 0 if region and any(p in chunk.title for p in _PROVINCES if region.startswith(p)) else 1
