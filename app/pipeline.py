@@ -20,6 +20,7 @@ from app.ingest.chunk import chunk_document
 from app.ingest.errors import IngestError
 from app.ingest.files import IngestResult, expand_paths
 from app.ingest.load import SUPPORTED, load_file
+from app.ingest.ocr import OcrOptions
 from app.provision import MODELS, ModelError, file_sha256, is_installed, model_file
 from app.reason.answer import Answer, answer_question, refusal
 from app.reason.assess import (Assessment, detect_hazard_type, evidence_queries, explain, grade_situation,
@@ -92,10 +93,22 @@ class Copilot:
         parts = self.kb.section(chunk_id)
         return "\n".join(c.text for c in parts) if len(parts) > 1 else ""
 
-    def ingest(self, paths: list[Path], progress: bool = False) -> list[IngestResult]:
-        return self._ingest_into(self.kb, paths, progress)
+    def ingest(self, paths: list[Path], progress: bool = False, on_ocr_page=None) -> list[IngestResult]:
+        """`on_ocr_page(path, done, total, page, seconds)` after each OCR'd page; with `progress` and no
+        callback, OCR progress goes to stderr."""
+        return self._ingest_into(self.kb, paths, progress, on_ocr_page)
 
-    def _ingest_into(self, kb: KnowledgeBase, paths: list[Path], progress: bool) -> list[IngestResult]:
+    def _ocr_options(self, path: Path, progress: bool, on_ocr_page) -> OcrOptions:
+        def report(done: int, total: int, page: int, seconds: float) -> None:
+            if on_ocr_page is not None:
+                on_ocr_page(str(path), done, total, page, seconds)
+            elif progress:
+                print(f"OCR {path.name}: 第{page}页 ({done}/{total}) {seconds:.1f} s", file=sys.stderr)
+
+        return OcrOptions(threads=self.settings.n_threads, on_page=report)
+
+    def _ingest_into(self, kb: KnowledgeBase, paths: list[Path], progress: bool,
+                     on_ocr_page=None) -> list[IngestResult]:
         from tqdm import tqdm
 
         files = expand_paths(paths)
@@ -103,14 +116,14 @@ class Copilot:
         start, total_chunks = time.perf_counter(), 0
         bar = tqdm(files, desc="导入 ingest", unit="file", disable=not progress or len(files) < 2, file=sys.stderr)
         for path, named in bar:
-            result = self._ingest_one(kb, path, named)
+            result = self._ingest_one(kb, path, named, self._ocr_options(path, progress, on_ocr_page))
             results.append(result)
             total_chunks += result.chunks if result.status in ("added", "updated") else 0
             elapsed = max(time.perf_counter() - start, 1e-6)
             bar.set_postfix_str(f"{len(results) / elapsed:.2f} files/s, {total_chunks / elapsed:.1f} chunks/s")
         return results
 
-    def _ingest_one(self, kb: KnowledgeBase, path: Path, named: bool) -> IngestResult:
+    def _ingest_one(self, kb: KnowledgeBase, path: Path, named: bool, ocr: OcrOptions | None = None) -> IngestResult:
         if not named and path.suffix.lower() not in SUPPORTED:
             return IngestResult(str(path), "skipped", message=f"跳过不支持的类型 / skipped type {path.suffix}")
         if not named and path.is_symlink():  # a link in an untrusted folder could pull in any readable file
@@ -119,7 +132,7 @@ class Copilot:
         if not path.exists():
             return IngestResult(str(path), "failed", message="文件不存在 / file not found")
         try:
-            doc = load_file(path, int(self.settings.max_file_mb * 2**20))
+            doc = load_file(path, int(self.settings.max_file_mb * 2**20), ocr=ocr)
             if not kb.needs_update(doc.source, doc.sha256):
                 return IngestResult(doc.source, "unchanged", message="未变化 / unchanged")
             existed = any(d.source == doc.source for d in kb.documents())

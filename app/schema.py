@@ -11,6 +11,7 @@ class Page:
 
     text: str
     number: int | None = None
+    ocr: bool = False  # the text was read by OCR from the page image (no usable text layer)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Chunk:
     char_end: int
     page_start: int | None = None
     page_end: int | None = None
+    ocr: bool = False  # some of the text was read by OCR (the locator then ends in （OCR）)
 
     def metadata(self) -> dict:
         """Flat metadata for Chroma (no None values allowed there)."""

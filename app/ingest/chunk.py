@@ -28,6 +28,7 @@ _CN_ITEM = re.compile(rf"^([{_NUM}]+)、\s*(.{{1,40}})$")
 _CN_PAREN = re.compile(rf"^[（(]([{_NUM}]+)[）)]\s*(.{{1,30}})$")
 _SENTENCE_PUNCT = re.compile(r"[。；;！？!?]\s*$|[，,。]")
 _MIN_BODY = 20
+OCR_MARK = "（OCR）"  # ends the locator of a chunk read by OCR, so every source list shows it
 _DIVISION_RANK = {"编": 1, "章": 2, "节": 3}
 
 
@@ -48,6 +49,7 @@ class _Heading:
 
 def chunk_document(doc: RawDoc, max_chars: int = 900) -> list[Chunk]:
     text, page_starts = join_pages(doc)
+    ocr_pages = {p.number for p in doc.pages if p.ocr}
     lines = _split_lines(text)
     is_regulation = sum(1 for ln in lines if ARTICLE.match(_strip_md(ln.text))) >= 3
     units = chunk_regulation_units(lines) if is_regulation else chunk_section_units(lines)
@@ -71,6 +73,10 @@ def chunk_document(doc: RawDoc, max_chars: int = 900) -> list[Chunk]:
             p_text = piece.strip()
             p_end = p_start + len(p_text)
             loc = locator or _fallback_locator(doc, page_starts, p_start, len(chunks) + 1)
+            first, last = _page_at(page_starts, p_start), _page_at(page_starts, max(p_start, p_end - 1))
+            ocr = bool(ocr_pages) and any(n in ocr_pages for n in range(first or 0, (last or 0) + 1))
+            if ocr:
+                loc += OCR_MARK
             chunks.append(
                 Chunk(
                     chunk_id=_chunk_id(doc.source, loc, f"{ordinal}.{piece_no}", p_text),
@@ -82,8 +88,9 @@ def chunk_document(doc: RawDoc, max_chars: int = 900) -> list[Chunk]:
                     text=p_text,
                     char_start=p_start,
                     char_end=p_end,
-                    page_start=_page_at(page_starts, p_start),
-                    page_end=_page_at(page_starts, max(p_start, p_end - 1)),
+                    page_start=first,
+                    page_end=last,
+                    ocr=ocr,
                 )
             )
     return chunks

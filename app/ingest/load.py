@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import yaml
 
 from app.ingest.clean import decode_text, join_pdf_lines, line_width_of, normalize, strip_running_lines
 from app.ingest.errors import IngestError
+from app.ingest.ocr import OcrOptions, needs_ocr, ocr_pdf_pages
+from app.ingest.ocr import available as ocr_available
 from app.schema import Page, RawDoc
 
 SUPPORTED = {".md", ".markdown", ".txt", ".text", ".pdf", ".docx", ".html", ".htm"}
@@ -25,7 +28,9 @@ _HTML_TEXT = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "div"}
 _HTML_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "li", "table"}
 
 
-def load_file(path: Path, max_bytes: int) -> RawDoc:
+def load_file(path: Path, max_bytes: int, *, ocr: OcrOptions | None = None) -> RawDoc:
+    """`ocr`: threads and per-page progress for PDF pages without a usable text layer (default: OCR on, 2
+    threads); OcrOptions(enabled=False) only names such pages in a warning."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
@@ -43,7 +48,7 @@ def load_file(path: Path, max_bytes: int) -> RawDoc:
         )
     data = path.read_bytes()
     loader = {
-        ".pdf": _load_pdf,
+        ".pdf": lambda raw: _load_pdf(raw, ocr or OcrOptions()),
         ".docx": _load_docx,
         ".html": _load_html,
         ".htm": _load_html,
@@ -104,7 +109,7 @@ def _load_text(data: bytes) -> tuple[list[Page], dict, list[str]]:
     return [Page(text)], meta, []
 
 
-def _load_pdf(data: bytes) -> tuple[list[Page], dict, list[str]]:
+def _load_pdf(data: bytes, ocr: OcrOptions) -> tuple[list[Page], dict, list[str]]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -123,6 +128,20 @@ def _load_pdf(data: bytes) -> tuple[list[Page], dict, list[str]]:
         raise IngestError("PDF 文件损坏或格式无效", f"corrupt or invalid PDF ({type(exc).__name__})") from exc
     if not raw_pages:
         raise IngestError("PDF 没有页面", "PDF has no pages")
+    warnings = []
+    scanned = [n for n, t in enumerate(raw_pages, start=1) if needs_ocr(t)]
+    ocr_done: set[int] = set()
+    if scanned and ocr.enabled and ocr_available():
+        start = time.perf_counter()
+        texts, ocr_warnings = ocr_pdf_pages(data, scanned, ocr)
+        warnings += ocr_warnings
+        for number, text in texts.items():
+            raw_pages[number - 1] = text
+            ocr_done.add(number)
+        listed = _page_list(sorted(ocr_done))
+        if ocr_done:
+            warnings.append(f"第{listed}页无可用文字层，已 OCR 识别（{time.perf_counter() - start:.0f} 秒），请核对原件 / "
+                            f"pages {listed} had no usable text layer and were OCR'd")
     stripped = strip_running_lines([normalize(t) for t in raw_pages])
     pages, empty = [], []
     full_width = line_width_of(stripped)
@@ -130,21 +149,31 @@ def _load_pdf(data: bytes) -> tuple[list[Page], dict, list[str]]:
         joined = join_pdf_lines(text, full_width)
         if len(joined.strip()) < 5:
             empty.append(number)
-        pages.append(Page(joined, number))
+        pages.append(Page(joined, number, ocr=number in ocr_done))
     if len(empty) == len(pages):
+        if ocr_done:
+            raise IngestError("PDF 没有文字层，OCR 也未识别出文字", "PDF has no text layer and OCR found no text")
         raise IngestError(
             "PDF 没有文字层（可能是扫描件），需要先做 OCR",
             "PDF has no text layer (scanned?); OCR needed",
         )
-    warnings = []
     if active:
         warnings.append(f"PDF 含有{'、'.join(zh for zh, _ in active)}，已忽略，不会执行 / PDF contains "
                         f"{', '.join(en for _, en in active)}: ignored, never run")
-    if empty:
-        listed = "、".join(map(str, empty))
+    unread = [n for n in scanned if n not in ocr_done]
+    if unread:
+        listed = _page_list(unread)
         warnings.append(f"第{listed}页无文字层，需要 OCR / pages {listed} have no text (OCR needed)")
+    blank = [n for n in empty if n in ocr_done]
+    if blank:
+        listed = _page_list(blank)
+        warnings.append(f"第{listed}页 OCR 未识别出文字 / pages {listed}: OCR found no text")
     meta = {"title": info_title.strip()} if info_title.strip() else {}
     return pages, meta, warnings
+
+
+def _page_list(numbers: list[int]) -> str:
+    return "、".join(map(str, numbers))
 
 
 def _pdf_active_content(reader) -> list[tuple[str, str]]:

@@ -1,0 +1,149 @@
+"""OCR for PDF pages without a usable text layer (scans, often with a red seal), offline.
+
+Pages are rendered with pypdfium2 and read by RapidOCR (PP-OCRv4 Chinese detection + recognition, ONNX models
+bundled inside the `rapidocr-onnxruntime` wheel). A page with a usable text layer is never OCR'd; a page whose
+text layer is empty or garbage (mojibake, private-use glyphs, replacement characters) is. Red seal ink is
+whitened before recognition, so a stamp over text neither hides the text nor adds the seal's words.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+DPI = 150  # rendering resolution; 12-pt text is ~25 px high, recognition works at 48 px lines
+MIN_SCORE = 0.5  # recognition confidence below which a line is dropped
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_USEFUL = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z0-9\s，。、；：？！（）《》“”‘’·—…,.;:?!()\-%/]")
+_BAD = re.compile(r"[\ue000-\uf8ff\ufffd\x00-\x08\x0b\x0c\x0e-\x1f]|[\u00c0-\u00ff][\u0080-\u00bf]")
+_LOCK = threading.Lock()  # one OCR at a time: the engine is shared and the cores are few
+
+# (pages done, pages to OCR, page number, seconds this page took) → None; called after each OCR'd page
+PageProgress = Callable[[int, int, int, float], None]
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    threads: int = 2  # onnxruntime intra-op threads (the configured n_threads)
+    on_page: PageProgress | None = None
+    enabled: bool = True
+
+
+def available() -> bool:
+    try:
+        import pypdfium2  # noqa: F401
+        import rapidocr_onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def needs_ocr(text: str) -> bool:
+    """True when a page's text layer is missing or garbage: too little text, or mostly characters no real
+    Chinese/English text is made of (private-use glyphs of an unmapped font, U+FFFD, control characters,
+    Latin-1 mojibake of UTF-8)."""
+    body = re.sub(r"\s+", "", text)
+    if len(body) < 5:
+        return True
+    bad = len(_BAD.findall(body))
+    useful = len(_USEFUL.findall(body))
+    if bad / len(body) > 0.1 or useful / len(body) < 0.6:
+        return True
+    # mojibake such as "µØÆÈÍ" is Latin letters with accents and no CJK at all
+    latin_ext = sum(1 for ch in body if "\u00c0" <= ch <= "\u024f")
+    return not _CJK.search(body) and latin_ext / len(body) > 0.3
+
+
+@lru_cache(maxsize=2)
+def _engine(threads: int):
+    import cv2
+    from rapidocr_onnxruntime import RapidOCR
+
+    cv2.setNumThreads(max(1, threads))
+    return RapidOCR(intra_op_num_threads=max(1, threads), inter_op_num_threads=1, print_verbose=False)
+
+
+def ocr_pdf_pages(data: bytes, numbers: list[int], options: OcrOptions) -> tuple[dict[int, str], list[str]]:
+    """OCR the 1-based `numbers` pages of a PDF: ({page: text}, warnings). A page that fails is named in a
+    warning and left out; the others go on."""
+    import pypdfium2 as pdfium
+
+    out: dict[int, str] = {}
+    warnings: list[str] = []
+    pdf = pdfium.PdfDocument(data)
+    try:
+        for done, number in enumerate(numbers, start=1):
+            start = time.perf_counter()
+            try:
+                image = _render(pdf[number - 1])
+                out[number] = recognise(image, options.threads)
+            except Exception as exc:  # a damaged page image must not stop the document
+                warnings.append(f"第{number}页 OCR 失败，已跳过 / page {number}: OCR failed ({type(exc).__name__})")
+            if options.on_page is not None:
+                options.on_page(done, len(numbers), number, time.perf_counter() - start)
+    finally:
+        pdf.close()
+    return out, warnings
+
+
+def _render(page):
+    import numpy as np
+
+    bitmap = page.render(scale=DPI / 72, grayscale=False)
+    image = np.asarray(bitmap.to_pil().convert("RGB"))
+    page.close()
+    return image
+
+
+def remove_seal(image):
+    """Whiten red/orange ink (seals, stamps, red headers), keep black and blue text under it."""
+    import numpy as np
+
+    rgb = image.astype(np.int16)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    red = (r > 120) & (r - np.maximum(g, b) > 50)
+    cleaned = image.copy()
+    cleaned[red] = 255
+    return cleaned
+
+
+def recognise(image, threads: int = 2) -> str:
+    """Text of one page image (H×W×3 RGB array), lines in reading order."""
+    with _LOCK:
+        result, _ = _engine(threads)(remove_seal(image), use_cls=False)
+    return layout_lines(result or [])
+
+
+def layout_lines(result: list) -> str:
+    """RapidOCR boxes → text lines: boxes whose vertical centres lie within half a line height are one line,
+    read left to right; a wide gap between boxes (a table column) becomes a space."""
+    boxes = []
+    for box, text, score in result:
+        if float(score) < MIN_SCORE or not str(text).strip():
+            continue
+        ys = [p[1] for p in box]
+        xs = [p[0] for p in box]
+        boxes.append((min(ys), max(ys), min(xs), max(xs), str(text).strip()))
+    boxes.sort(key=lambda b: ((b[0] + b[1]) / 2, b[2]))
+    lines: list[list[tuple]] = []
+    for box in boxes:
+        centre, height = (box[0] + box[1]) / 2, box[1] - box[0]
+        if lines:
+            last = lines[-1][0]
+            if abs((last[0] + last[1]) / 2 - centre) < 0.5 * max(height, last[1] - last[0]):
+                lines[-1].append(box)
+                continue
+        lines.append([box])
+    out = []
+    for line in lines:
+        line.sort(key=lambda b: b[2])
+        text = line[0][4]
+        for prev, box in zip(line, line[1:]):
+            gap = box[2] - prev[3]
+            text += (" " if gap > 0.8 * (box[1] - box[0]) else "") + box[4]
+        out.append(text)
+    return "\n".join(out)
