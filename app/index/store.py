@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from app.errors import ServiceError
 from app.index.embed import E5Embeddings
 from app.index.lexical import build_bm25, search_bm25, tokenize
+from app.ingest.variants import fold
 from app.schema import Chunk, RawDoc
 
 COLLECTION = "chunks"
@@ -58,8 +59,9 @@ class DocInfo:
 
 
 def index_text(chunk: Chunk) -> str:
-    """What both indexes see: the document title and heading path give an article its context."""
-    return f"{chunk.title}\n{chunk.heading_path}\n{chunk.text}"
+    """What both indexes see: the document title and heading path give an article its context; traditional
+    characters folded to simplified (the chunk itself keeps its text as written)."""
+    return fold(f"{chunk.title}\n{chunk.heading_path}\n{chunk.text}")
 
 
 class KnowledgeBase:
@@ -245,7 +247,7 @@ class KnowledgeBase:
         n = self.chunk_count()
         if n == 0:
             return []
-        found = self._vectors.similarity_search_with_score(query, k=min(k, n))
+        found = self._vectors.similarity_search_with_score(fold(query), k=min(k, n))
         return [(doc.id, 1.0 - float(distance)) for doc, distance in found]  # cosine distance → similarity
 
     def dense_search_vector(self, vector: list[float], k: int) -> list[tuple[str, float]]:
@@ -259,7 +261,7 @@ class KnowledgeBase:
     def lexical_search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(chunk_id, BM25 score), best first."""
         _, index, ids = self._lexical_index()
-        return [(ids[row], score) for row, score in search_bm25(index, len(ids), tokenize(query), k)]
+        return [(ids[row], score) for row, score in search_bm25(index, len(ids), tokenize(fold(query)), k)]
 
     def _lexical_index(self):
         version = self.version()

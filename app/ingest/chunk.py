@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from app.ingest.tables import SEP as TABLE_SEP
 from app.schema import Chunk, RawDoc
 
-_NUM = "一二三四五六七八九十百千零〇两"
+_NUM = "一二三四五六七八九十百千零〇两兩"
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_DIVISION = re.compile(rf"^第([{_NUM}\d]+)([编章节])(?:\s+|$)(.{{0,40}})$")
-ARTICLE = re.compile(rf"^第[{_NUM}]+条")
+_DIVISION = re.compile(rf"^第([{_NUM}\d]+)([编章节編節])(?:\s+|$)(.{{0,40}})$")
+ARTICLE = re.compile(rf"^第[{_NUM}]+[条條]")  # traditional 條/節/編 too
 _NOT_UNIT = r"(?![户人万亿元米年月日时分秒个处起名次座间条吨方度%％])"
 _DOTTED = re.compile(rf"^(\d{{1,2}}(?:\.\d{{1,2}}){{1,4}})\.?[\s、]+{_NOT_UNIT}([^\d\s].{{0,40}})$")
 _SINGLE = re.compile(rf"^(\d{{1,2}})[\s、]+{_NOT_UNIT}([^\d\s].{{0,28}})$")
@@ -29,7 +30,7 @@ _CN_PAREN = re.compile(rf"^[（(]([{_NUM}]+)[）)]\s*(.{{1,30}})$")
 _SENTENCE_PUNCT = re.compile(r"[。；;！？!?]\s*$|[，,。]")
 _MIN_BODY = 20
 OCR_MARK = "（OCR）"  # ends the locator of a chunk read by OCR, so every source list shows it
-_DIVISION_RANK = {"编": 1, "章": 2, "节": 3}
+_DIVISION_RANK = {"编": 1, "編": 1, "章": 2, "节": 3, "節": 3}
 
 
 @dataclass
@@ -191,6 +192,8 @@ def _section_heading(raw: str) -> _Heading | None:
     div = _DIVISION.match(s)
     if div:
         return _Heading(_DIVISION_RANK[div.group(2)], s, s[:20])
+    if TABLE_SEP in s:  # a table row as a fact line ("一、隐患点情况｜隐患点：…") is body, never a heading
+        return None
     dotted = _DOTTED.match(s)
     if dotted and not _SENTENCE_PUNCT.search(dotted.group(2)):
         return _Heading(10 + dotted.group(1).count("."), s, dotted.group(1), dotted.group(1))

@@ -16,6 +16,7 @@ import yaml
 
 from app.ingest.clean import decode_text, join_pdf_lines, line_width_of, normalize, strip_running_lines
 from app.ingest.errors import IngestError
+from app.ingest.tables import caption_from, html_rows, markdown_html_tables, render_table
 from app.ingest.ocr import OcrOptions, needs_ocr, ocr_pdf_pages
 from app.ingest.ocr import available as ocr_available
 from app.schema import Page, RawDoc
@@ -24,7 +25,7 @@ SUPPORTED = {".md", ".markdown", ".txt", ".text", ".pdf", ".docx", ".html", ".ht
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _ARTICLE_LINE = re.compile(r"^\s*第[一二三四五六七八九十百千零〇两]+条", re.MULTILINE)
 _DOCX_MAX_UNZIPPED = 200 * 1024 * 1024
-_HTML_TEXT = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "div"}
+_HTML_TEXT = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "div", "table"}
 _HTML_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "li", "table"}
 
 
@@ -106,7 +107,7 @@ def _load_text(data: bytes) -> tuple[list[Page], dict, list[str]]:
         if isinstance(parsed, dict):
             meta = {str(k): v for k, v in parsed.items()}
             text = text[match.end():]
-    return [Page(text)], meta, []
+    return [Page(normalize(markdown_html_tables(text)))], meta, []
 
 
 def _load_pdf(data: bytes, ocr: OcrOptions) -> tuple[list[Page], dict, list[str]]:
@@ -215,6 +216,7 @@ def _load_docx(data: bytes) -> tuple[list[Page], dict, list[str]]:
     except Exception as exc:
         raise IngestError("DOCX 文件损坏或格式无效", f"corrupt or invalid DOCX ({type(exc).__name__})") from exc
     lines: list[str] = []
+    level, heading, previous = 0, "", ""
     for element in document.element.body.iterchildren():
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "p":
@@ -223,14 +225,16 @@ def _load_docx(data: bytes) -> tuple[list[Page], dict, list[str]]:
             if not text:
                 continue
             style = (para.style.name if para.style is not None else "") or ""
-            level = re.match(r"(?:Heading|标题)\s*(\d)", style)
-            lines.append(f"{'#' * int(level.group(1))} {text}" if level else text)
+            match = re.match(r"(?:Heading|标题)\s*(\d)", style)
+            if match:
+                level, heading = int(match.group(1)), text
+            lines.append(f"{'#' * int(match.group(1))} {text}" if match else text)
             lines.append("")
+            previous = text
         elif tag == "tbl":
-            for row in Table(element, document).rows:
-                cells = [c.text.strip().replace("\n", " ") for c in row.cells]
-                lines.append("| " + " | ".join(cells) + " |")
-            lines.append("")
+            rows = [[c.text for c in row.cells] for row in Table(element, document).rows]
+            lines += render_table(rows, caption_from(previous, heading), level)
+            previous = ""
     title = (document.core_properties.title or "").strip()
     return [Page(normalize("\n".join(lines)))], ({"title": title} if title else {}), []
 
@@ -251,6 +255,7 @@ def _load_html(data: bytes) -> tuple[list[Page], dict, list[str]]:
         has_block[id(el)] = any(c.name in _HTML_BLOCKS or has_block.get(id(c), False)
                                 for c in el.children if isinstance(c, Tag))
     taken: set[int] = set()  # elements whose text an enclosing element already gave
+    level, heading, previous = 0, "", ""  # for a table's caption: the heading and the line above it
     for el in elements:
         if el.parent is not None and id(el.parent) in taken:
             taken.add(id(el))
@@ -258,13 +263,21 @@ def _load_html(data: bytes) -> tuple[list[Page], dict, list[str]]:
         if el.name not in _HTML_TEXT or (el.name == "div" and has_block[id(el)]):
             continue
         taken.add(id(el))
+        if el.name == "table":
+            caption = el.find("caption")
+            caption = caption.get_text(" ", strip=True) if caption else caption_from(previous, heading)
+            lines += render_table(html_rows(el), caption, level)
+            previous = ""
+            continue
         if el.name == "tr":
             text = "| " + " | ".join(c.get_text(" ", strip=True) for c in el.find_all(["td", "th"])) + " |"
         else:
             text = el.get_text(" ", strip=True)
         if not text:
             continue
+        previous = text
         if el.name[0] == "h" and el.name[1:].isdigit():
-            text = f"{'#' * int(el.name[1:])} {text}"
+            level, heading = int(el.name[1:]), text
+            text = f"{'#' * level} {text}"
         lines.append(text)
     return [Page(normalize("\n".join(lines)))], ({"title": title} if title else {}), []
