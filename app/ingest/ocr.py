@@ -3,7 +3,7 @@
 Pages are rendered with pypdfium2 and read by RapidOCR (PP-OCRv4 Chinese detection + recognition, ONNX models
 bundled inside the `rapidocr-onnxruntime` wheel). A page with a usable text layer is never OCR'd; a page whose
 text layer is empty or garbage (mojibake, private-use glyphs, replacement characters) is. Red seal ink is
-whitened before recognition, so a stamp over text neither hides the text nor adds the seal's words.
+whitened before recognition (red channel only), so a stamp over text neither hides the text nor adds the seal's words.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 DPI = 150  # rendering resolution; 12-pt text is ~25 px high, recognition works at 48 px lines
-MIN_SCORE = 0.5  # recognition confidence below which a line is dropped
+MIN_SCORE = 0.5
+_WHITE_POINT = 200  # red-channel level taken as paper: seal red (~215) and its pink edges read as white  # recognition confidence below which a line is dropped
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _USEFUL = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z0-9\s，。、；：？！（）《》“”‘’·—…,.;:?!()\-%/]")
 _BAD = re.compile(r"[\ue000-\uf8ff\ufffd\x00-\x08\x0b\x0c\x0e-\x1f]|[\u00c0-\u00ff][\u0080-\u00bf]")
@@ -100,15 +101,18 @@ def _render(page):
 
 
 def remove_seal(image):
-    """Whiten red/orange ink (seals, stamps, red headers), keep black and blue text under it."""
+    """Drop red/orange ink (seals, stamps, red headers) and keep black and blue print, also where a seal covers
+    it: in the red channel red ink is light and print dark; clearly red pixels go to paper white and the light
+    rest (the seal's JPEG-smeared pink edges) is stretched to white too."""
     import numpy as np
 
-    rgb = image.astype(np.int16)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    red = (r > 120) & (r - np.maximum(g, b) > 50)
-    cleaned = image.copy()
-    cleaned[red] = 255
-    return cleaned
+    rgb = image.astype(np.int32)
+    red = rgb[..., 0]
+    ink = (red > 110) & (red - np.maximum(rgb[..., 1], rgb[..., 2]) > 40)
+    gray = np.clip(red * 255 // _WHITE_POINT, 0, 255)
+    gray[ink] = 255
+    gray = gray.astype(np.uint8)
+    return np.stack([gray, gray, gray], axis=-1)
 
 
 def recognise(image, threads: int = 2) -> str:
