@@ -16,6 +16,7 @@ from app import audit
 from app.config import Settings
 from app.index.embed import E5Embeddings
 from app.index.store import DocInfo, KnowledgeBase
+from app.index.vectors import VectorWorker, complete_vectors
 from app.ingest.chunk import chunk_document
 from app.ingest.errors import IngestError
 from app.ingest.files import IngestResult, expand_paths
@@ -71,7 +72,20 @@ class Copilot:
                           file=sys.stderr)
                     self._ingest_into(kb, [self.settings.corpus_dir], progress=True)
                 self._kb = kb
+                if kb.lexical_sources():  # vectors a killed ingest left unfinished are completed after the open
+                    self.vector_worker.kick()
             return self._kb
+
+    @cached_property
+    def vector_worker(self) -> VectorWorker:
+        """Completes the vectors of documents ingested with `background=True` (or left unfinished by a kill);
+        `vector_worker.state` maps source → (vectors stored, chunks), `wait_for_vectors()` blocks until done."""
+        return VectorWorker(self.kb)
+
+    def wait_for_vectors(self, timeout: float | None = None) -> bool:
+        if not self.kb.lexical_sources():
+            return True
+        return self.vector_worker.wait(timeout)
 
     def reindex(self, sources: list[str] | None = None, progress=None) -> list[tuple[DocInfo, IngestResult | None]]:
         """Re-read and re-index documents from their files (all by default): (document, result) each, result
@@ -93,10 +107,13 @@ class Copilot:
         parts = self.kb.section(chunk_id)
         return "\n".join(c.text for c in parts) if len(parts) > 1 else ""
 
-    def ingest(self, paths: list[Path], progress: bool = False, on_ocr_page=None) -> list[IngestResult]:
+    def ingest(self, paths: list[Path], progress: bool = False, on_ocr_page=None, *,
+               background: bool = False) -> list[IngestResult]:
         """`on_ocr_page(path, done, total, page, seconds)` after each OCR'd page; with `progress` and no
-        callback, OCR progress goes to stderr."""
-        return self._ingest_into(self.kb, paths, progress, on_ocr_page)
+        callback, OCR progress goes to stderr. With `background`, each document is searchable by keywords as
+        soon as it is parsed and its vectors follow in `vector_worker` (an upload in an emergency); without,
+        ingest returns when both indexes hold every document."""
+        return self._ingest_into(self.kb, paths, progress, on_ocr_page, background)
 
     def _ocr_options(self, path: Path, progress: bool, on_ocr_page) -> OcrOptions:
         def report(done: int, total: int, page: int, seconds: float) -> None:
@@ -108,7 +125,7 @@ class Copilot:
         return OcrOptions(threads=self.settings.n_threads, on_page=report)
 
     def _ingest_into(self, kb: KnowledgeBase, paths: list[Path], progress: bool,
-                     on_ocr_page=None) -> list[IngestResult]:
+                     on_ocr_page=None, background: bool = False) -> list[IngestResult]:
         from tqdm import tqdm
 
         files = expand_paths(paths)
@@ -116,14 +133,15 @@ class Copilot:
         start, total_chunks = time.perf_counter(), 0
         bar = tqdm(files, desc="导入 ingest", unit="file", disable=not progress or len(files) < 2, file=sys.stderr)
         for path, named in bar:
-            result = self._ingest_one(kb, path, named, self._ocr_options(path, progress, on_ocr_page))
+            result = self._ingest_one(kb, path, named, self._ocr_options(path, progress, on_ocr_page), background)
             results.append(result)
             total_chunks += result.chunks if result.status in ("added", "updated") else 0
             elapsed = max(time.perf_counter() - start, 1e-6)
             bar.set_postfix_str(f"{len(results) / elapsed:.2f} files/s, {total_chunks / elapsed:.1f} chunks/s")
         return results
 
-    def _ingest_one(self, kb: KnowledgeBase, path: Path, named: bool, ocr: OcrOptions | None = None) -> IngestResult:
+    def _ingest_one(self, kb: KnowledgeBase, path: Path, named: bool, ocr: OcrOptions | None = None,
+                    background: bool = False) -> IngestResult:
         if not named and path.suffix.lower() not in SUPPORTED:
             return IngestResult(str(path), "skipped", message=f"跳过不支持的类型 / skipped type {path.suffix}")
         if not named and path.is_symlink():  # a link in an untrusted folder could pull in any readable file
@@ -144,7 +162,11 @@ class Copilot:
                 doc = replace(doc, warnings=doc.warnings + (
                     f"{flagged} 段含有疑似指令注入的语句，不会作为证据交给模型 / {flagged} passages contain suspected "
                     "prompt-injection text and are never given to the model as evidence",))
-            kb.add_document(doc, chunks)
+            kb.add_lexical(doc, chunks)
+            if background:
+                self.vector_worker.kick()
+            else:
+                complete_vectors(kb, doc.source)
         except IngestError as exc:
             return IngestResult(str(path), "failed", message=str(exc))
         return IngestResult(doc.source, "updated" if existed else "added", len(chunks), "",
