@@ -200,3 +200,19 @@ def test_fold_keeps_simplified_text_unchanged():
     text = "地质灾害防治条例第十九条：地质灾害预报由县级以上人民政府发布，显著、干燥。"
     assert fold(text) == text
     assert fold("地質災害應急預案") == "地质灾害应急预案"
+
+
+@pytest.mark.slow
+def test_traditional_document_answers_a_simplified_question_with_a_citation_real_model(tmp_path):
+    from app.provision import is_installed
+
+    settings = load_settings(model="qwen0.5b")
+    if not is_installed(settings.models_dir, "qwen0.5b"):
+        pytest.fail("the 0.5B test model is not installed: run `geohazard model install --model qwen0.5b`")
+    plan = tmp_path / "traditional.md"
+    plan.write_text(TRADITIONAL, encoding="utf-8")
+    copilot = Copilot(settings, tmp_path / "kb")
+    assert copilot.ingest([plan])[0].status == "added"
+    answer = copilot.ask("群测群防员发现险情后多长时间内要报告？")
+    assert not answer.refused, answer.answer
+    assert "第四條" in {c.chunk.locator for c in answer.citations}

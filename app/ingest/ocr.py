@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 DPI = 150  # rendering resolution; 12-pt text is ~25 px high, recognition works at 48 px lines
+MAX_SIDE_PX = 4000  # larger pages are rendered smaller (memory), A4 at 150 dpi is 1240 × 1754
+MAX_PAGES = 300  # pages OCR'd per document (~10 s each on 2 cores); the rest are named in a warning
 MIN_SCORE = 0.5
 _WHITE_POINT = 200  # red-channel level taken as paper: seal red (~215) and its pink edges read as white  # recognition confidence below which a line is dropped
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -32,6 +34,7 @@ class OcrOptions:
     threads: int = 2  # onnxruntime intra-op threads (the configured n_threads)
     on_page: PageProgress | None = None
     enabled: bool = True
+    max_pages: int = MAX_PAGES
 
 
 def available() -> bool:
@@ -75,6 +78,11 @@ def ocr_pdf_pages(data: bytes, numbers: list[int], options: OcrOptions) -> tuple
 
     out: dict[int, str] = {}
     warnings: list[str] = []
+    if len(numbers) > options.max_pages:
+        skipped = numbers[options.max_pages:]
+        numbers = numbers[: options.max_pages]
+        warnings.append(f"扫描页过多，仅识别前 {options.max_pages} 页，第{skipped[0]}页起未做 OCR / only the first "
+                        f"{options.max_pages} scanned pages were OCR'd; pages from {skipped[0]} on were not")
     pdf = pdfium.PdfDocument(data)
     try:
         for done, number in enumerate(numbers, start=1):
@@ -94,7 +102,9 @@ def ocr_pdf_pages(data: bytes, numbers: list[int], options: OcrOptions) -> tuple
 def _render(page):
     import numpy as np
 
-    bitmap = page.render(scale=DPI / 72, grayscale=False)
+    width, height = page.get_size()  # points; a hostile page may claim to be metres wide
+    scale = min(DPI / 72, MAX_SIDE_PX / max(width, height, 1.0))
+    bitmap = page.render(scale=scale, grayscale=False)
     image = np.asarray(bitmap.to_pil().convert("RGB"))
     page.close()
     return image
