@@ -17,7 +17,7 @@ import yaml
 from app.ingest.clean import decode_text, join_pdf_lines, line_width_of, normalize, strip_running_lines
 from app.ingest.errors import IngestError
 from app.ingest.tables import caption_from, html_rows, markdown_html_tables, render_table
-from app.ingest.ocr import OcrOptions, needs_ocr, ocr_pdf_pages
+from app.ingest.ocr import OcrOptions, needs_ocr, ocr_pdf_pages, readable_chars
 from app.ingest.ocr import available as ocr_available
 from app.schema import Page, RawDoc
 
@@ -131,12 +131,17 @@ def _load_pdf(data: bytes, ocr: OcrOptions) -> tuple[list[Page], dict, list[str]
         raise IngestError("PDF 没有页面", "PDF has no pages")
     warnings = []
     scanned = [n for n, t in enumerate(raw_pages, start=1) if needs_ocr(t)]
-    ocr_done: set[int] = set()
+    ocr_done: set[int] = set()  # pages whose text is now the OCR's
+    tried: set[int] = set()  # pages OCR read (possibly finding nothing)
     if scanned and ocr.enabled and ocr_available():
         start = time.perf_counter()
         texts, ocr_warnings = ocr_pdf_pages(data, scanned, ocr)
         warnings += ocr_warnings
+        tried = set(texts)
         for number, text in texts.items():
+            layer = raw_pages[number - 1]
+            if readable_chars(text) <= readable_chars(layer):
+                continue  # a page of a few real words ("附则", a page number) where OCR read no more
             raw_pages[number - 1] = text
             ocr_done.add(number)
         listed = _page_list(sorted(ocr_done))
@@ -152,7 +157,7 @@ def _load_pdf(data: bytes, ocr: OcrOptions) -> tuple[list[Page], dict, list[str]
             empty.append(number)
         pages.append(Page(joined, number, ocr=number in ocr_done))
     if len(empty) == len(pages):
-        if ocr_done:
+        if tried:
             raise IngestError("PDF 没有文字层，OCR 也未识别出文字", "PDF has no text layer and OCR found no text")
         raise IngestError(
             "PDF 没有文字层（可能是扫描件），需要先做 OCR",
@@ -161,11 +166,11 @@ def _load_pdf(data: bytes, ocr: OcrOptions) -> tuple[list[Page], dict, list[str]
     if active:
         warnings.append(f"PDF 含有{'、'.join(zh for zh, _ in active)}，已忽略，不会执行 / PDF contains "
                         f"{', '.join(en for _, en in active)}: ignored, never run")
-    unread = [n for n in scanned if n not in ocr_done]
+    unread = [n for n in scanned if n not in tried]
     if unread:
         listed = _page_list(unread)
         warnings.append(f"第{listed}页无文字层，需要 OCR / pages {listed} have no text (OCR needed)")
-    blank = [n for n in empty if n in ocr_done]
+    blank = [n for n in empty if n in tried]
     if blank:
         listed = _page_list(blank)
         warnings.append(f"第{listed}页 OCR 未识别出文字 / pages {listed}: OCR found no text")

@@ -21,6 +21,7 @@ MAX_PAGES = 300  # pages OCR'd per document (~10 s each on 2 cores); the rest ar
 MIN_SCORE = 0.5
 _WHITE_POINT = 200  # red-channel level taken as paper: seal red (~215) and its pink edges read as white  # recognition confidence below which a line is dropped
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_READABLE = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z0-9]")
 _USEFUL = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z0-9\s，。、；：？！（）《》“”‘’·—…,.;:?!()\-%/]")
 _BAD = re.compile(r"[\ue000-\uf8ff\ufffd\x00-\x08\x0b\x0c\x0e-\x1f]|[\u00c0-\u00ff][\u0080-\u00bf]")
 _LOCK = threading.Lock()  # one OCR at a time: the engine is shared and the cores are few
@@ -60,6 +61,11 @@ def needs_ocr(text: str) -> bool:
     # mojibake such as "µØÆÈÍ" is Latin letters with accents and no CJK at all
     latin_ext = sum(1 for ch in body if "\u00c0" <= ch <= "\u024f")
     return not _CJK.search(body) and latin_ext / len(body) > 0.3
+
+
+def readable_chars(text: str) -> int:
+    """Han characters, letters and digits: what OCR must beat for its text to replace a short text layer."""
+    return len(_READABLE.findall(text))
 
 
 @lru_cache(maxsize=2)
