@@ -122,7 +122,8 @@ class Copilot:
             elif progress:
                 print(f"OCR {path.name}: 第{page}页 ({done}/{total}) {seconds:.1f} s", file=sys.stderr)
 
-        return OcrOptions(threads=self.settings.n_threads, on_page=report)
+        s = self.settings
+        return OcrOptions(threads=s.n_threads, on_page=report, enabled=s.ocr, max_pages=s.ocr_max_pages)
 
     def _ingest_into(self, kb: KnowledgeBase, paths: list[Path], progress: bool,
                      on_ocr_page=None, background: bool = False) -> list[IngestResult]:

@@ -143,6 +143,8 @@ def test_docx_case_tables_chunk_per_case_with_the_title_in_every_row(tmp_path):
 def test_table_shapes_header_rows_and_merged_title_row():
     heading, lines = table_facts([["等级", "颜色", "措施"], ["一级", "红色", ""]], "表2 预警等级")
     assert heading == "" and lines == ["表2 预警等级｜等级：一级｜颜色：红色"]
+    heading, lines = table_facts([["等级", "颜色"], ["一级", "红色"]], "表2", header=True)  # <th> or bold row
+    assert heading == "" and lines == ["表2｜等级：一级｜颜色：红色"]
     heading, lines = table_facts([["兴文县崩塌", "兴文县崩塌"], ["时间", "2020年"], ["措施", "撤离"]], "")
     assert heading == "兴文县崩塌" and lines == ["兴文县崩塌｜时间：2020年", "兴文县崩塌｜措施：撤离"]
 
@@ -218,3 +220,22 @@ def test_traditional_document_answers_a_simplified_question_with_a_citation_real
     assert not answer.refused, answer.answer
     assert "30" in answer.answer
     assert "第四條" in {c.chunk.locator for c in answer.citations}
+
+
+def test_html_file_table_rows_carry_caption_and_headers(tmp_path):
+    page = tmp_path / "plan.html"
+    page.write_text("<html><body><h2>三、应急响应分级</h2><table><caption>表3 响应等级</caption>"
+                    "<tr><th>响应等级</th><th>启动条件</th></tr><tr><td>Ⅰ级</td><td>特大型地质灾害险情或灾情</td></tr>"
+                    "</table></body></html>", encoding="utf-8")
+    chunks = chunk_document(load_file(page, 50 * MB))
+    assert "表3 响应等级｜响应等级：Ⅰ级｜启动条件：特大型地质灾害险情或灾情" in chunks[0].text
+    assert chunks[0].locator == "三、应急响应分级"
+
+
+def test_ocr_can_be_switched_off_and_then_names_the_pages(tmp_path, monkeypatch):
+    from app.ingest.ocr import OcrOptions
+
+    monkeypatch.setattr(load_module, "ocr_pdf_pages", lambda *a: pytest.fail("OCR must not run"))
+    pdf = make_pdf(tmp_path / "scan.pdf", [["一、总则", "为了做好地质灾害防治工作，制定本预案。"], []])
+    doc = load_file(pdf, 50 * MB, ocr=OcrOptions(enabled=False))
+    assert any("第2页" in w and "需要 OCR" in w for w in doc.warnings)

@@ -16,7 +16,7 @@ import yaml
 
 from app.ingest.clean import decode_text, join_pdf_lines, line_width_of, normalize, strip_running_lines
 from app.ingest.errors import IngestError
-from app.ingest.tables import caption_from, html_rows, markdown_html_tables, render_table
+from app.ingest.tables import caption_from, docx_header, html_rows, markdown_html_tables, render_table
 from app.ingest.ocr import OcrOptions, needs_ocr, ocr_pdf_pages, readable_chars
 from app.ingest.ocr import available as ocr_available
 from app.schema import Page, RawDoc
@@ -237,8 +237,9 @@ def _load_docx(data: bytes) -> tuple[list[Page], dict, list[str]]:
             lines.append("")
             previous = text
         elif tag == "tbl":
-            rows = [[c.text for c in row.cells] for row in Table(element, document).rows]
-            lines += render_table(rows, caption_from(previous, heading), level)
+            table = Table(element, document)
+            rows = [[c.text for c in row.cells] for row in table.rows]
+            lines += render_table(rows, caption_from(previous, heading), level, docx_header(table))
             previous = ""
     title = (document.core_properties.title or "").strip()
     return [Page(normalize("\n".join(lines)))], ({"title": title} if title else {}), []
@@ -271,7 +272,8 @@ def _load_html(data: bytes) -> tuple[list[Page], dict, list[str]]:
         if el.name == "table":
             caption = el.find("caption")
             caption = caption.get_text(" ", strip=True) if caption else caption_from(previous, heading)
-            lines += render_table(html_rows(el), caption, level)
+            rows, header = html_rows(el)
+            lines += render_table(rows, caption, level, header)
             previous = ""
             continue
         if el.name == "tr":

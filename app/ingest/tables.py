@@ -44,13 +44,14 @@ def is_label_table(rows: list[list[str]]) -> bool:
     return all(0 < len(r[0]) <= _MAX_LABEL and not r[0].endswith(("。", "；")) for r in pairs)
 
 
-def table_facts(rows: list[list[str]], caption: str = "") -> tuple[str, list[str]]:
-    """(heading for the table's own section or "", one fact line per row)."""
+def table_facts(rows: list[list[str]], caption: str = "", header: bool = False) -> tuple[str, list[str]]:
+    """(heading for the table's own section or "", one fact line per row). `header`: the first row is marked as
+    column headers (<th>, a repeated or bold DOCX row), so even a two-column table is not a label table."""
     rows = clean_rows(rows)
     if not rows:
         return "", []
     caption = caption.strip()
-    if is_label_table(rows):
+    if not header and is_label_table(rows):
         return _label_facts(rows, caption)
     if len(rows) == 1:
         return "", [SEP.join(([caption] if caption else []) + [c for c in rows[0] if c])]
@@ -90,9 +91,9 @@ def _label_facts(rows: list[list[str]], caption: str) -> tuple[str, list[str]]:
     return title, lines
 
 
-def render_table(rows: list[list[str]], caption: str, level: int) -> list[str]:
+def render_table(rows: list[list[str]], caption: str, level: int, header: bool = False) -> list[str]:
     """Text lines for a table inside a document whose last heading had `level` (0: none)."""
-    heading, lines = table_facts(rows, caption)
+    heading, lines = table_facts(rows, caption, header)
     if not lines and not heading:
         return []
     out = [f"{'#' * min(level + 1, 6)} {heading}", ""] if heading else []
@@ -109,14 +110,30 @@ def caption_from(previous: str, heading: str) -> str:
     return heading
 
 
-def html_rows(table) -> list[list[str]]:
-    """Rows of a BeautifulSoup <table> (nested tables read as text of their cell)."""
-    rows = []
+def html_rows(table) -> tuple[list[list[str]], bool]:
+    """Rows of a BeautifulSoup <table> (nested tables read as text of their cell), and whether the first row is
+    all <th>."""
+    rows, header = [], False
     for tr in table.find_all("tr"):
         if tr.find_parent("table") is not table:
             continue
-        rows.append([c.get_text(" ", strip=True) for c in tr.find_all(["td", "th"], recursive=False)])
-    return rows
+        cells = tr.find_all(["td", "th"], recursive=False)
+        if not rows:
+            header = bool(cells) and all(c.name == "th" for c in cells)
+        rows.append([c.get_text(" ", strip=True) for c in cells])
+    return rows, header
+
+
+def docx_header(table) -> bool:
+    """A python-docx table whose first row repeats as a header on each page, or is bold throughout."""
+    if not table.rows:
+        return False
+    tr = table.rows[0]._tr
+    if tr.trPr is not None and tr.trPr.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+                                             "tblHeader") is not None:
+        return True
+    runs = [r for cell in table.rows[0].cells for p in cell.paragraphs for r in p.runs if r.text.strip()]
+    return bool(runs) and all(r.bold for r in runs)
 
 
 def markdown_html_tables(text: str) -> str:
@@ -142,6 +159,7 @@ def markdown_html_tables(text: str) -> str:
             continue
         caption_tag = table.find("caption")
         caption = caption_tag.get_text(" ", strip=True) if caption_tag else caption_from(previous, heading)
-        out.append("\n\n" + "\n".join(render_table(html_rows(table), caption, level)) + "\n")
+        rows, header = html_rows(table)
+        out.append("\n\n" + "\n".join(render_table(rows, caption, level, header)) + "\n")
     out.append(text[pos:])
     return "".join(out)
