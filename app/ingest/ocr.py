@@ -89,7 +89,11 @@ def ocr_pdf_pages(data: bytes, numbers: list[int], options: OcrOptions) -> tuple
         numbers = numbers[: options.max_pages]
         warnings.append(f"扫描页过多，仅识别前 {options.max_pages} 页，第{skipped[0]}页起未做 OCR / only the first "
                         f"{options.max_pages} scanned pages were OCR'd; pages from {skipped[0]} on were not")
-    pdf = pdfium.PdfDocument(data)
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except Exception as exc:  # pypdf read it but pdfium cannot: the text layer is all there is
+        warnings.append(f"PDF 页面无法渲染，未做 OCR / pages cannot be rendered for OCR ({type(exc).__name__})")
+        return out, warnings
     try:
         for done, number in enumerate(numbers, start=1):
             start = time.perf_counter()
