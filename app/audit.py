@@ -205,3 +205,19 @@ def from_csv(text: str) -> list[dict]:
 
 def _decode(row: dict) -> dict:
     return {k: json.loads(v) if k in JSON_FIELDS else v for k, v in row.items()}
+
+
+def record_safely(path: Path, make_record) -> None:
+    """Append `make_record()` to the audit log at `path`. A failure is reported on stderr but never withholds
+    the answer it would have recorded."""
+    import sys
+
+    try:
+        record = make_record()
+        db = connect(path)
+        try:
+            append(db, record)
+        finally:
+            db.close()
+    except Exception as exc:  # noqa: BLE001 - any failure: the answer still goes out
+        print(f"警告：审计日志写入失败 / warning: audit log write failed: {exc}", file=sys.stderr)

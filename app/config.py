@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # Ingest
     max_file_mb: float = 50.0
     chunk_max_chars: int = 900
+    ocr: bool = Field(True, description="OCR PDF pages without a usable text layer (RapidOCR, n_threads threads)")
+    ocr_max_pages: int = Field(300, description="scanned pages OCR'd per document (~10 s a page on 2 cores)")
 
     # Web UI and API (`geohazard serve`)
     host: str = Field("127.0.0.1", description="bind address; any non-loopback address requires login")

@@ -16,8 +16,9 @@ from app import audit
 from app.config import Settings
 from app.index.embed import E5Embeddings
 from app.index.store import DocInfo, KnowledgeBase
+from app.index.vectors import VectorWorker
 from app.ingest.files import IngestResult
-from app.pipeline_ingest import ingest_into
+from app.pipeline_ingest import ingest_into, reindex
 from app.provision import MODELS, ModelError, file_sha256, is_installed, model_file
 from app.reason.answer import Answer, answer_question, refusal
 from app.reason.assess import (Assessment, detect_hazard_type, evidence_queries, explain, grade_situation,
@@ -71,30 +72,39 @@ class Copilot:
                           file=sys.stderr)
                     ingest_into(kb, self.settings, [self.settings.corpus_dir], progress=True)
                 self._kb = kb
+                if kb.lexical_sources():  # vectors a killed ingest left unfinished are completed after the open
+                    self.vector_worker.kick()
             return self._kb
+
+    @cached_property
+    def vector_worker(self) -> VectorWorker:
+        """Completes the vectors of documents ingested with `background=True` (or left unfinished by a kill);
+        `vector_worker.state` maps source → (vectors stored, chunks), `wait_for_vectors()` blocks until done."""
+        return VectorWorker(self.kb)
+
+    def wait_for_vectors(self, timeout: float | None = None) -> bool:
+        if not self.kb.lexical_sources():
+            return True
+        return self.vector_worker.wait(timeout)
 
     def reindex(self, sources: list[str] | None = None, progress=None) -> list[tuple[DocInfo, IngestResult | None]]:
         """Re-read and re-index documents from their files (all by default): (document, result) each, result
         None when the file is gone (its old index is kept). `progress(i, total, title)` before each."""
-        docs = [d for d in self.kb.documents() if sources is None or d.source in sources]
-        out: list[tuple[DocInfo, IngestResult | None]] = []
-        for i, doc in enumerate(docs):
-            if progress is not None:
-                progress(i, len(docs), doc.title)
-            if not Path(doc.source).is_file():
-                out.append((doc, None))
-                continue
-            self.kb.remove(doc.source)
-            out.append((doc, self.ingest([Path(doc.source)])[0]))
-        return out
+        return reindex(self.kb, self.settings, sources, progress)
 
     def section_text(self, chunk_id: str) -> str:
         """The whole article/section a cited passage belongs to, when it spans several chunks; else ""."""
         parts = self.kb.section(chunk_id)
         return "\n".join(c.text for c in parts) if len(parts) > 1 else ""
 
-    def ingest(self, paths: list[Path], progress: bool = False) -> list[IngestResult]:
-        return ingest_into(self.kb, self.settings, paths, progress)
+    def ingest(self, paths: list[Path], progress: bool = False, on_ocr_page=None, *,
+               background: bool = False) -> list[IngestResult]:
+        """`on_ocr_page(path, done, total, page, seconds)` after each OCR'd page; with `progress` and no
+        callback, OCR progress goes to stderr. With `background`, each document is searchable by keywords as
+        soon as it is parsed and its vectors follow in `vector_worker` (an upload in an emergency); without,
+        ingest returns when both indexes hold every document."""
+        return ingest_into(self.kb, self.settings, paths, progress, on_ocr_page,
+                           self.vector_worker if background else None)
 
     # ---- retrieval and answers -----------------------------------------------------------------
     def retrieval_params(self, k: int | None = None, mode: str = "hybrid") -> RetrievalParams:
@@ -185,7 +195,7 @@ class Copilot:
                                          temperature=s.temperature, seed=s.seed, on_token=on_token,
                                          retrieve_s=retrieve_s, budgets=s.evidence_budgets)
         result = replace(result, question=asked, resolved_question=question)
-        self._audit(lambda: audit.answer_record(result, user, self._audited_model()))
+        audit.record_safely(self.settings.audit_db, lambda: audit.answer_record(result, user, self._audited_model()))
         return result
 
     @cached_property
@@ -246,7 +256,7 @@ class Copilot:
              "total_s": round(time.perf_counter() - start, 4), "completion_tokens": gen.completion_tokens},
             details, reach, said, logged,
         )
-        self._audit(lambda: audit.assessment_record(
+        audit.record_safely(self.settings.audit_db, lambda: audit.assessment_record(
             result, user, self._audited_model(), self.assess_prompt.tag,
             {"region": region, "persons_per_household": persons_per_household}))
         return result
@@ -258,18 +268,6 @@ class Copilot:
             return self.model_info.name, self.model_info.sha256
         except Exception:
             return self.settings.llm_model or self.settings.model, ""
-
-    def _audit(self, make_record) -> None:
-        """Append `make_record()` to the audit log. A failure is reported but does not withhold the answer."""
-        try:
-            record = make_record()
-            db = audit.connect(self.settings.audit_db)
-            try:
-                audit.append(db, record)
-            finally:
-                db.close()
-        except Exception as exc:
-            print(f"警告：审计日志写入失败 / warning: audit log write failed: {exc}", file=sys.stderr)
 
     # ---- model ---------------------------------------------------------------------------------
     @property

@@ -11,6 +11,7 @@ class Page:
 
     text: str
     number: int | None = None
+    ocr: bool = False  # the text was read by OCR from the page image (no usable text layer)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Chunk:
     char_end: int
     page_start: int | None = None
     page_end: int | None = None
+    ocr: bool = False  # some of the text was read by OCR (the locator then ends in （OCR）)
     # the document's own metadata (app/ingest/meta.py: issuer, region, dates, family …); at query time the
     # retriever adds its version status (现行/已修订/已废止) and a note on whose rule it is
     meta: dict = field(default_factory=dict, compare=False, hash=False)

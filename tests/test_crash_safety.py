@@ -66,6 +66,18 @@ def check_consistent(state: dict, versions: dict[str, set[tuple[str, tuple[str, 
         assert (doc["sha256"], tuple(doc["lexical"])) in versions[source], f"{source}: a half document"
 
 
+def check_lexical(state: dict, versions: dict[str, set[tuple[str, tuple[str, ...]]]]) -> None:
+    """Right after an open: a document killed while its vectors were written is wholly in the lexical index
+    (one complete version), with only some of its own vectors; every other document is consistent."""
+    assert state["orphans"] == [], f"chunks of no document: {state['orphans']}"
+    for source, doc in state["docs"].items():
+        assert doc["status"] in ("ready", "lexical"), f"{source} left {doc['status']}"
+        assert set(doc["dense"]) <= set(doc["lexical"]), f"{source}: vectors of chunks it does not have"
+        assert (doc["sha256"], tuple(doc["lexical"])) in versions[source], f"{source}: a half document"
+        if doc["status"] == "ready":
+            assert sorted(doc["dense"]) == sorted(doc["lexical"]), f"{source}: indexes hold different chunks"
+
+
 def check_complete(state: dict, expected: dict[str, tuple[str, list[str]]]) -> None:
     check_consistent(state, {s: {(sha, tuple(ids))} for s, (sha, ids) in expected.items()})
     assert set(state["docs"]) == set(expected)
@@ -97,7 +109,7 @@ def test_ingest_killed_at_random_points_reopens_consistent_and_completes(tmp_pat
 
     kb = tmp_path / "kb"
     versions: dict[str, set] = {s: {(sha, tuple(ids))} for s, (sha, ids) in expected.items()}
-    kills = finished = mid_document = consistent = completed = 0
+    kills = finished = mid_document = consistent = completed = lexical_at_open = 0
     changed = files
     for run in range(RUNS):
         if run:  # change one or two files, so the killed run has replacements to make
@@ -122,7 +134,9 @@ def test_ingest_killed_at_random_points_reopens_consistent_and_completes(tmp_pat
         done = len(out.splitlines())
 
         state = probe(kb, folder)
-        mid_document += bool(state["pending"])
+        mid_document += bool(state["pending"] or state["lexical"])
+        lexical_at_open += bool(state["lexical"])
+        check_lexical(state["at_open"], versions)
         check_consistent(state["reopened"], versions)
         consistent += 1
         check_complete(state["completed"], expected)
@@ -132,6 +146,7 @@ def test_ingest_killed_at_random_points_reopens_consistent_and_completes(tmp_pat
               f"repaired→{state['reopened']['chunks']} chunks, re-run→{state['completed']['chunks']} chunks")
 
     print(f"runs={RUNS} kills={kills} finished_before_kill={finished} mid_document={mid_document} "
+          f"lexical_at_open={lexical_at_open} "
           f"consistent={consistent} completed={completed}")
     assert consistent == completed == RUNS
     assert kills >= RUNS // 2, "most runs must actually be killed"

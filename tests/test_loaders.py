@@ -112,7 +112,7 @@ def test_docx_keeps_headings_and_tables(tmp_path):
     assert doc.title == "示例县地质灾害防治方案"
     chunks = chunk_document(doc)
     assert [c.locator for c in chunks] == ["一、隐患点情况", "二、监测措施"]
-    assert "| 青石村后山 | 滑坡 | 96 |" in chunks[0].text
+    assert "一、隐患点情况｜隐患点：青石村后山｜类型：滑坡｜威胁人数：96" in chunks[0].text  # a row carries its headers
 
 
 def test_html_drops_scripts_and_keeps_headings(tmp_path):

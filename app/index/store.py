@@ -1,9 +1,11 @@
 """The knowledge base: a SQLite registry (documents, chunks, tokens) + Chroma (dense) + BM25 (lexical).
 
-SQLite is the source of truth. A document is written in three steps: mark it `pending` (and drop its old
-rows), replace its vectors in Chroma, then insert its chunks and mark it `ready` in one transaction.
-Opening the KB removes whatever a killed writer left `pending` from both indexes, so a file is either
-fully in the dense and lexical indexes or absent from both.
+SQLite is the source of truth. A document is written in steps: mark it `pending` (and drop its old rows and
+vectors), insert its chunks and mark it `lexical` in one transaction (BM25-searchable from then on), then add
+its vectors in batches and mark it `ready` (app/index/vectors.py, possibly in the background). Opening the KB
+removes whatever a killed writer left `pending` from both indexes; a `lexical` document keeps its chunks and its
+vectors are completed after the open. A file is thus fully in both indexes, or fully in the lexical one with
+its vectors on the way, or absent.
 
 Chroma is either embedded (`<kb>/chroma/`, collection "chunks") or a Chroma server (`chroma_url`). With a
 server, the registry and the BM25 tokens still live in the KB directory (the one source of truth, shared by
@@ -30,6 +32,8 @@ from urllib.parse import urlsplit
 from app.errors import ServiceError
 from app.index.embed import E5Embeddings
 from app.index.lexical import build_bm25, search_bm25, tokenize
+from app.index.vectors import complete_vectors, lexical_sources
+from app.ingest.variants import fold
 from app.schema import Chunk, RawDoc
 
 COLLECTION = "chunks"
@@ -58,8 +62,9 @@ class DocInfo:
 
 
 def index_text(chunk: Chunk) -> str:
-    """What both indexes see: the document title and heading path give an article its context."""
-    return f"{chunk.title}\n{chunk.heading_path}\n{chunk.text}"
+    """What both indexes see: the document title and heading path give an article its context; traditional
+    characters folded to simplified (the chunk itself keeps its text as written)."""
+    return fold(f"{chunk.title}\n{chunk.heading_path}\n{chunk.text}")
 
 
 class KnowledgeBase:
@@ -89,20 +94,21 @@ class KnowledgeBase:
 
     # ---- writing -------------------------------------------------------------------------------
     def needs_update(self, source: str, sha256: str) -> bool:
+        """A `lexical` document is up to date: its vectors are being completed (vectors.py)."""
         row = self._db.execute("SELECT sha256, status FROM docs WHERE source=?", (source,)).fetchone()
-        return row is None or row[0] != sha256 or row[1] != "ready"
+        return row is None or row[0] != sha256 or row[1] not in ("ready", "lexical")
 
     def add_document(self, doc: RawDoc, chunks: list[Chunk]) -> None:
-        """Replace the document's chunks in both indexes, as one unit."""
+        """Replace the document's chunks in both indexes, as one unit: lexical first, then its vectors."""
+        self.add_lexical(doc, chunks)
+        complete_vectors(self, doc.source)
+
+    def add_lexical(self, doc: RawDoc, chunks: list[Chunk]) -> None:
+        """Replace the document's chunks in the registry and BM25 at once (status `lexical`, searchable now);
+        its old vectors go, its new ones follow (vectors.complete_vectors)."""
         with self._write_lock():
             self._mark_pending(doc.source)
             self._vectors.delete(where={"source": doc.source})
-            if chunks:
-                self._vectors.add_texts(
-                    [index_text(c) for c in chunks],
-                    metadatas=[c.metadata() for c in chunks],
-                    ids=[c.chunk_id for c in chunks],
-                )
             with self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?)",
@@ -113,12 +119,21 @@ class KnowledgeBase:
                     ],
                 )
                 self._db.execute(
-                    "UPDATE docs SET sha256=?, title=?, doc_type=?, meta=?, status='ready', chunk_count=?,"
+                    "UPDATE docs SET sha256=?, title=?, doc_type=?, meta=?, status=?, chunk_count=?,"
                     " ingested_at=?, warnings=? WHERE source=?",
                     (doc.sha256, doc.title, doc.doc_type, json.dumps(doc.meta, ensure_ascii=False, default=str),
-                     len(chunks), time.time(), json.dumps(list(doc.warnings), ensure_ascii=False), doc.source),
+                     "lexical" if chunks else "ready", len(chunks), time.time(),
+                     json.dumps(list(doc.warnings), ensure_ascii=False), doc.source),
                 )
                 self._bump_version()
+
+    def lexical_sources(self) -> list[str]:
+        """Documents searchable by BM25 whose vectors are not all stored yet."""
+        return lexical_sources(self._db)
+
+    @staticmethod
+    def chunk_from_json(data: str) -> Chunk:
+        return Chunk(**json.loads(data))
 
     def remove(self, source: str) -> bool:
         if self._db.execute("SELECT 1 FROM docs WHERE source=?", (source,)).fetchone() is None:
@@ -151,8 +166,9 @@ class KnowledgeBase:
         if stray:
             self._vectors.delete(ids=stray)
         missing = registry - dense
+        waiting = set(self.lexical_sources())  # their vectors are still to come
         rows = self._db.execute("SELECT chunk_id, source FROM chunks")
-        sources = sorted({source for chunk_id, source in rows if chunk_id in missing})
+        sources = sorted({source for chunk_id, source in rows if chunk_id in missing and source not in waiting})
         for source in sources:
             self._drop(source)
         if stray or sources:
@@ -251,7 +267,7 @@ class KnowledgeBase:
         if n == 0 or sources == []:
             return []
         where = {"source": {"$in": list(sources)}} if sources else None
-        found = self._vectors.similarity_search_with_score(query, k=min(k, n), filter=where)
+        found = self._vectors.similarity_search_with_score(fold(query), k=min(k, n), filter=where)
         return [(doc.id, 1.0 - float(distance)) for doc, distance in found]  # cosine distance → similarity
 
     def dense_search_vector(self, vector: list[float], k: int) -> list[tuple[str, float]]:
@@ -266,10 +282,10 @@ class KnowledgeBase:
         """(chunk_id, BM25 score), best first; only chunks of `sources` when given."""
         _, index, ids = self._lexical_index()
         if sources is None:
-            return [(ids[row], score) for row, score in search_bm25(index, len(ids), tokenize(query), k)]
+            return [(ids[row], score) for row, score in search_bm25(index, len(ids), tokenize(fold(query)), k)]
         rows = {r[0] for r in self._db.execute(
             f"SELECT chunk_id FROM chunks WHERE source IN ({','.join('?' * len(sources))})", list(sources))}
-        found = search_bm25(index, len(ids), tokenize(query), len(ids))
+        found = search_bm25(index, len(ids), tokenize(fold(query)), len(ids))
         return [(ids[row], score) for row, score in found if ids[row] in rows][:k]
 
     def _lexical_index(self):

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from app.ingest.meta import chunk_meta
+from app.ingest.tables import SEP as TABLE_SEP
 from app.schema import Chunk, RawDoc
 
-_NUM = "一二三四五六七八九十百千零〇两"
+_NUM = "一二三四五六七八九十百千零〇两兩"
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_DIVISION = re.compile(rf"^第([{_NUM}\d]+)([编章节])(?:\s+|$)(.{{0,40}})$")
-ARTICLE = re.compile(rf"^第[{_NUM}]+条")
+_DIVISION = re.compile(rf"^第([{_NUM}\d]+)([编章节編節])(?:\s+|$)(.{{0,40}})$")
+ARTICLE = re.compile(rf"^第[{_NUM}]+[条條]")  # traditional 條/節/編 too
 _NOT_UNIT = r"(?![户人万亿元米年月日时分秒个处起名次座间条吨方度%％])"
 _DOTTED = re.compile(rf"^(\d{{1,2}}(?:\.\d{{1,2}}){{1,4}})\.?[\s、]+{_NOT_UNIT}([^\d\s].{{0,40}})$")
 _SINGLE = re.compile(rf"^(\d{{1,2}})[\s、]+{_NOT_UNIT}([^\d\s].{{0,28}})$")
@@ -29,7 +30,8 @@ _CN_ITEM = re.compile(rf"^([{_NUM}]+)、\s*(.{{1,40}})$")
 _CN_PAREN = re.compile(rf"^[（(]([{_NUM}]+)[）)]\s*(.{{1,30}})$")
 _SENTENCE_PUNCT = re.compile(r"[。；;！？!?]\s*$|[，,。]")
 _MIN_BODY = 20
-_DIVISION_RANK = {"编": 1, "章": 2, "节": 3}
+OCR_MARK = "（OCR）"  # ends the locator of a chunk read by OCR, so every source list shows it
+_DIVISION_RANK = {"编": 1, "編": 1, "章": 2, "节": 3, "節": 3}
 
 
 @dataclass
@@ -49,6 +51,7 @@ class _Heading:
 
 def chunk_document(doc: RawDoc, max_chars: int = 900) -> list[Chunk]:
     text, page_starts = join_pages(doc)
+    ocr_pages = {p.number for p in doc.pages if p.ocr}
     lines = _split_lines(text)
     is_regulation = sum(1 for ln in lines if ARTICLE.match(_strip_md(ln.text))) >= 3
     units = chunk_regulation_units(lines) if is_regulation else chunk_section_units(lines)
@@ -73,6 +76,10 @@ def chunk_document(doc: RawDoc, max_chars: int = 900) -> list[Chunk]:
             p_text = piece.strip()
             p_end = p_start + len(p_text)
             loc = locator or _fallback_locator(doc, page_starts, p_start, len(chunks) + 1)
+            first, last = _page_at(page_starts, p_start), _page_at(page_starts, max(p_start, p_end - 1))
+            ocr = bool(ocr_pages) and any(n in ocr_pages for n in range(first or 0, (last or 0) + 1))
+            if ocr:
+                loc += OCR_MARK
             chunks.append(
                 Chunk(
                     chunk_id=_chunk_id(doc.source, loc, f"{ordinal}.{piece_no}", p_text),
@@ -84,8 +91,9 @@ def chunk_document(doc: RawDoc, max_chars: int = 900) -> list[Chunk]:
                     text=p_text,
                     char_start=p_start,
                     char_end=p_end,
-                    page_start=_page_at(page_starts, p_start),
-                    page_end=_page_at(page_starts, max(p_start, p_end - 1)),
+                    page_start=first,
+                    page_end=last,
+                    ocr=ocr,
                     meta=meta,
                 )
             )
@@ -187,6 +195,8 @@ def _section_heading(raw: str) -> _Heading | None:
     div = _DIVISION.match(s)
     if div:
         return _Heading(_DIVISION_RANK[div.group(2)], s, s[:20])
+    if TABLE_SEP in s:  # a table row as a fact line ("一、隐患点情况｜隐患点：…") is body, never a heading
+        return None
     dotted = _DOTTED.match(s)
     if dotted and not _SENTENCE_PUNCT.search(dotted.group(2)):
         return _Heading(10 + dotted.group(1).count("."), s, dotted.group(1), dotted.group(1))

@@ -12,7 +12,7 @@ from app.ingest.errors import IngestError
 _SENTENCE_END = "。！？；：:;!?」』”）)】>|"
 # A line that starts a structural unit must never be glued to the previous line.
 STRUCTURE_START = re.compile(
-    r"^\s*(#{1,6}\s|第[一二三四五六七八九十百千零〇两\d]+[编章节条款]|[一二三四五六七八九十]+、|"
+    r"^\s*(#{1,6}\s|第[一二三四五六七八九十百千零〇两兩\d]+[编章节条款編節條]|[一二三四五六七八九十]+、|"
     r"（[一二三四五六七八九十]+）|\(\s*[一二三四五六七八九十\d]+\s*\)|\d+(\.\d+)*[\s、．.]|[-*•·]\s|\|)"
 )
 _PAGE_NUMBER = re.compile(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -16,17 +17,22 @@ import yaml
 from app.ingest.clean import decode_text, join_pdf_lines, line_width_of, normalize, strip_running_lines
 from app.ingest.errors import IngestError
 from app.ingest.meta import describe, document_title
+from app.ingest.tables import caption_from, docx_header, html_rows, markdown_html_tables, render_table
+from app.ingest.ocr import OcrOptions, needs_ocr, ocr_pdf_pages, readable_chars
+from app.ingest.ocr import available as ocr_available
 from app.schema import Page, RawDoc
 
 SUPPORTED = {".md", ".markdown", ".txt", ".text", ".pdf", ".docx", ".html", ".htm"}
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _ARTICLE_LINE = re.compile(r"^\s*第[一二三四五六七八九十百千零〇两]+条", re.MULTILINE)
 _DOCX_MAX_UNZIPPED = 200 * 1024 * 1024
-_HTML_TEXT = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "div"}
+_HTML_TEXT = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "div", "table"}
 _HTML_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "li", "table"}
 
 
-def load_file(path: Path, max_bytes: int) -> RawDoc:
+def load_file(path: Path, max_bytes: int, *, ocr: OcrOptions | None = None) -> RawDoc:
+    """`ocr`: threads and per-page progress for PDF pages without a usable text layer (default: OCR on, 2
+    threads); OcrOptions(enabled=False) only names such pages in a warning."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
@@ -44,7 +50,7 @@ def load_file(path: Path, max_bytes: int) -> RawDoc:
         )
     data = path.read_bytes()
     loader = {
-        ".pdf": _load_pdf,
+        ".pdf": lambda raw: _load_pdf(raw, ocr or OcrOptions()),
         ".docx": _load_docx,
         ".html": _load_html,
         ".htm": _load_html,
@@ -91,10 +97,10 @@ def _load_text(data: bytes) -> tuple[list[Page], dict, list[str]]:
         if isinstance(parsed, dict):
             meta = {str(k): v for k, v in parsed.items()}
             text = text[match.end():]
-    return [Page(text)], meta, []
+    return [Page(normalize(markdown_html_tables(text)))], meta, []
 
 
-def _load_pdf(data: bytes) -> tuple[list[Page], dict, list[str]]:
+def _load_pdf(data: bytes, ocr: OcrOptions) -> tuple[list[Page], dict, list[str]]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -113,6 +119,25 @@ def _load_pdf(data: bytes) -> tuple[list[Page], dict, list[str]]:
         raise IngestError("PDF 文件损坏或格式无效", f"corrupt or invalid PDF ({type(exc).__name__})") from exc
     if not raw_pages:
         raise IngestError("PDF 没有页面", "PDF has no pages")
+    warnings = []
+    scanned = [n for n, t in enumerate(raw_pages, start=1) if needs_ocr(t)]
+    ocr_done: set[int] = set()  # pages whose text is now the OCR's
+    tried: set[int] = set()  # pages OCR read (possibly finding nothing)
+    if scanned and ocr.enabled and ocr_available():
+        start = time.perf_counter()
+        texts, ocr_warnings = ocr_pdf_pages(data, scanned, ocr)
+        warnings += ocr_warnings
+        tried = set(texts)
+        for number, text in texts.items():
+            layer = raw_pages[number - 1]
+            if readable_chars(text) <= readable_chars(layer):
+                continue  # a page of a few real words ("附则", a page number) where OCR read no more
+            raw_pages[number - 1] = text
+            ocr_done.add(number)
+        listed = _page_list(sorted(ocr_done))
+        if ocr_done:
+            warnings.append(f"第{listed}页无可用文字层，已 OCR 识别（{time.perf_counter() - start:.0f} 秒），请核对原件 / "
+                            f"pages {listed} had no usable text layer and were OCR'd")
     stripped = strip_running_lines([normalize(t) for t in raw_pages])
     pages, empty = [], []
     full_width = line_width_of(stripped)
@@ -120,21 +145,31 @@ def _load_pdf(data: bytes) -> tuple[list[Page], dict, list[str]]:
         joined = join_pdf_lines(text, full_width)
         if len(joined.strip()) < 5:
             empty.append(number)
-        pages.append(Page(joined, number))
+        pages.append(Page(joined, number, ocr=number in ocr_done))
     if len(empty) == len(pages):
+        if tried:
+            raise IngestError("PDF 没有文字层，OCR 也未识别出文字", "PDF has no text layer and OCR found no text")
         raise IngestError(
             "PDF 没有文字层（可能是扫描件），需要先做 OCR",
             "PDF has no text layer (scanned?); OCR needed",
         )
-    warnings = []
     if active:
         warnings.append(f"PDF 含有{'、'.join(zh for zh, _ in active)}，已忽略，不会执行 / PDF contains "
                         f"{', '.join(en for _, en in active)}: ignored, never run")
-    if empty:
-        listed = "、".join(map(str, empty))
+    unread = [n for n in scanned if n not in tried]
+    if unread:
+        listed = _page_list(unread)
         warnings.append(f"第{listed}页无文字层，需要 OCR / pages {listed} have no text (OCR needed)")
+    blank = [n for n in empty if n in tried]
+    if blank:
+        listed = _page_list(blank)
+        warnings.append(f"第{listed}页 OCR 未识别出文字 / pages {listed}: OCR found no text")
     meta = {"title": info_title.strip()} if info_title.strip() else {}
     return pages, meta, warnings
+
+
+def _page_list(numbers: list[int]) -> str:
+    return "、".join(map(str, numbers))
 
 
 def _pdf_active_content(reader) -> list[tuple[str, str]]:
@@ -176,6 +211,7 @@ def _load_docx(data: bytes) -> tuple[list[Page], dict, list[str]]:
     except Exception as exc:
         raise IngestError("DOCX 文件损坏或格式无效", f"corrupt or invalid DOCX ({type(exc).__name__})") from exc
     lines: list[str] = []
+    level, heading, previous = 0, "", ""
     for element in document.element.body.iterchildren():
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "p":
@@ -184,14 +220,17 @@ def _load_docx(data: bytes) -> tuple[list[Page], dict, list[str]]:
             if not text:
                 continue
             style = (para.style.name if para.style is not None else "") or ""
-            level = re.match(r"(?:Heading|标题)\s*(\d)", style)
-            lines.append(f"{'#' * int(level.group(1))} {text}" if level else text)
+            match = re.match(r"(?:Heading|标题)\s*(\d)", style)
+            if match:
+                level, heading = int(match.group(1)), text
+            lines.append(f"{'#' * int(match.group(1))} {text}" if match else text)
             lines.append("")
+            previous = text
         elif tag == "tbl":
-            for row in Table(element, document).rows:
-                cells = [c.text.strip().replace("\n", " ") for c in row.cells]
-                lines.append("| " + " | ".join(cells) + " |")
-            lines.append("")
+            table = Table(element, document)
+            rows = [[c.text for c in row.cells] for row in table.rows]
+            lines += render_table(rows, caption_from(previous, heading), level, docx_header(table))
+            previous = ""
     title = (document.core_properties.title or "").strip()
     return [Page(normalize("\n".join(lines)))], ({"title": title} if title else {}), []
 
@@ -212,6 +251,7 @@ def _load_html(data: bytes) -> tuple[list[Page], dict, list[str]]:
         has_block[id(el)] = any(c.name in _HTML_BLOCKS or has_block.get(id(c), False)
                                 for c in el.children if isinstance(c, Tag))
     taken: set[int] = set()  # elements whose text an enclosing element already gave
+    level, heading, previous = 0, "", ""  # for a table's caption: the heading and the line above it
     for el in elements:
         if el.parent is not None and id(el.parent) in taken:
             taken.add(id(el))
@@ -219,13 +259,22 @@ def _load_html(data: bytes) -> tuple[list[Page], dict, list[str]]:
         if el.name not in _HTML_TEXT or (el.name == "div" and has_block[id(el)]):
             continue
         taken.add(id(el))
+        if el.name == "table":
+            caption = el.find("caption")
+            caption = caption.get_text(" ", strip=True) if caption else caption_from(previous, heading)
+            rows, header = html_rows(el)
+            lines += render_table(rows, caption, level, header)
+            previous = ""
+            continue
         if el.name == "tr":
             text = "| " + " | ".join(c.get_text(" ", strip=True) for c in el.find_all(["td", "th"])) + " |"
         else:
             text = el.get_text(" ", strip=True)
         if not text:
             continue
+        previous = text
         if el.name[0] == "h" and el.name[1:].isdigit():
-            text = f"{'#' * int(el.name[1:])} {text}"
+            level, heading = int(el.name[1:]), text
+            text = f"{'#' * level} {text}"
         lines.append(text)
     return [Page(normalize("\n".join(lines)))], ({"title": title} if title else {}), []

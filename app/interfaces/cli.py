@@ -235,7 +235,8 @@ def cmd_list(args) -> int:
             emit({"source": d.source, "title": d.title, "doc_type": d.doc_type, "chunks": d.chunk_count,
                    "ingested_at": d.ingested_at, "status": d.status, "warnings": d.warnings})
         else:
-            print(f"{d.doc_type:10s} {d.chunk_count:4d}  {d.title}  ({d.source})")
+            waiting = "  〔向量生成中，暂仅关键词检索〕" if d.status == "lexical" else ""
+            print(f"{d.doc_type:10s} {d.chunk_count:4d}  {d.title}  ({d.source}){waiting}")
     return 0
 
 

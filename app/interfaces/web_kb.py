@@ -23,7 +23,7 @@ def document_key(source: str) -> str:
 class KnowledgeBaseTab:
     def documents_table(self):
         return [[d.title, d.doc_type, d.chunk_count, time.strftime("%Y-%m-%d %H:%M", time.localtime(d.ingested_at)),
-                 {"ready": "可用", "pending": "未完成"}.get(d.status, d.status), public_source(d.source)]
+                 {"ready": "可用", "pending": "未完成", "lexical": "可检索（向量生成中）"}.get(d.status, d.status), public_source(d.source)]
                 for d in self.copilot.kb.documents()]
 
     def document_choices(self):
@@ -45,7 +45,7 @@ class KnowledgeBaseTab:
                 progress((i, len(paths)), desc=f"导入 {temp.name}", unit="个文件")
                 # the same name replaces the earlier upload (a new version of it), never a second copy beside it
                 target = replace_file(self.settings.uploads_dir / safe_upload_name(temp.name), temp.read_bytes())
-                for result in self.copilot.ingest([target]):
+                for result in self.copilot.ingest([target], background=True):  # searchable by keywords at once
                     replaced = retire_same_title(self.copilot.kb, result.path, self.settings.uploads_dir) if result.status in ("added", "updated") else []
                     note = result.message or "；".join(result.warnings)
                     if replaced:

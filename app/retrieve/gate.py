@@ -7,6 +7,7 @@ landslide corpus) is refused before the model can answer from memory.
 from __future__ import annotations
 
 from app.index.lexical import tokenize
+from app.ingest.variants import fold
 from app.schema import Hit
 
 # Question words and generic verbs that say nothing about the topic.
@@ -27,9 +28,9 @@ def question_terms(question: str) -> list[str]:
 
 def evidence_coverage(question: str, hits: list[Hit]) -> tuple[float, list[str]]:
     """Share of the question's topic terms found in the evidence, and the terms not found."""
-    terms = question_terms(question)
+    terms = question_terms(fold(question))  # traditional and simplified characters count as the same
     if not terms:
         return 1.0, []
-    evidence = "\n".join(f"{h.chunk.title}\n{h.chunk.heading_path}\n{h.chunk.text}" for h in hits).lower()
+    evidence = fold("\n".join(f"{h.chunk.title}\n{h.chunk.heading_path}\n{h.chunk.text}" for h in hits)).lower()
     missing = [t for t in terms if t not in evidence]
     return 1 - len(missing) / len(terms), missing

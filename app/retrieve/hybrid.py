@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.index.store import KnowledgeBase
 from app.retrieve.fuse import fuse_rankings
 from app.retrieve.scope import annotate, arrange, read_scope
 from app.retrieve.versions import doc_statuses
 from app.schema import Hit
+
+# ends the title of a passage whose document has no vectors yet (just uploaded): it was found by keywords only
+LEXICAL_ONLY = "（向量索引生成中，仅关键词检索）"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ def _fused(kb: KnowledgeBase, question: str, params: RetrievalParams, limit: int
     fused = fuse_rankings([[c for c, _ in dense], [c for c, _ in lexical]], k=params.rrf_k)
     fused = fused[:limit]
     chunks = kb.get_chunks([cid for cid, _ in fused])
+    waiting = set(kb.lexical_sources()) if params.mode != "lexical" else set()
+    chunks = {cid: replace(c, title=c.title + LEXICAL_ONLY) if c.source in waiting else c
+              for cid, c in chunks.items()}
     hits = []
     for cid, score in fused:
         if cid in chunks:  # a dense hit whose document is being rewritten is skipped

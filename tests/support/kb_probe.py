@@ -3,7 +3,8 @@
     python -m support.kb_probe KB_DIR FOLDER      (PYTHONPATH must hold the repo root and tests/)
 
 Prints one JSON object: `pending` (documents a killed writer left pending, read before the KB is opened),
-`reopened` (the state after KnowledgeBase's repair on open), `results` (statuses of re-running the ingest) and
+`lexical` and `at_open` (documents left lexically searchable with vectors missing, and the state right after the
+open), `reopened` (the state after KnowledgeBase's repair on open and the completion of missing vectors), `results` (statuses of re-running the ingest) and
 `completed` (the state after it). A state is {source: {sha256, status, chunk_count, lexical: [ids], dense:
 [ids]}} plus the dense ids that belong to no registered document.
 """
@@ -52,11 +53,14 @@ def main(kb_dir: str, folder: str) -> None:
     kb_dir_path = Path(kb_dir)
     pending = pending_before_open(kb_dir_path)
     copilot = Copilot(load_settings(), kb_dir_path)
+    at_open = state(copilot.kb)  # `lexical` documents (killed while embedding) are searchable, vectors follow
+    lexical = sorted(s for s, d in at_open["docs"].items() if d["status"] == "lexical")
+    copilot.wait_for_vectors()
     reopened = state(copilot.kb)
     results = [{"path": r.path, "status": r.status, "chunks": r.chunks, "message": r.message}
                for r in copilot.ingest([Path(folder)])]
     completed = state(copilot.kb)
-    print(json.dumps({"pending": pending, "reopened": reopened, "results": results, "completed": completed},
+    print(json.dumps({"pending": pending, "lexical": lexical, "at_open": at_open, "reopened": reopened, "results": results, "completed": completed},
                      ensure_ascii=False))
 
 

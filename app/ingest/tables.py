@@ -1,0 +1,165 @@
+"""Tables as facts: every row becomes one line that carries its column headers and the table's caption.
+
+Two shapes are told apart:
+- a label table (two columns: a short label, its content), as in a case compilation with one table per case:
+  its title (the 案例/名称 row, a one-cell title row, or the caption) becomes a heading of its own, so the table is
+  one section with the case title as its locator, and every row reads "案例：水城鸡场镇滑坡｜应对措施：…";
+- a header table (first row names the columns): every row reads "caption｜列1：值1｜列2：值2".
+Used by the DOCX loader, HTML files and HTML tables inside Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+
+SEP = "｜"
+_TITLE_LABELS = ("案例名称", "案例", "事件名称", "事件", "灾害名称", "灾害点名称", "隐患点名称", "名称", "标题",
+                 "项目名称", "项目", "title", "name")
+_MAX_LABEL = 12
+_CAPTION = re.compile(r"^(?:表\s*[\d一二三四五六七八九十]+|附表)|^.{1,40}$")
+_MD_TABLE = re.compile(r"<table\b.*?</table\s*>", re.IGNORECASE | re.DOTALL)
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def clean_rows(rows: list[list[str]]) -> list[list[str]]:
+    """Cells stripped and one-lined; a horizontally merged cell (repeated by python-docx) kept once; empty rows
+    dropped."""
+    out = []
+    for row in rows:
+        cells: list[str] = []
+        for cell in row:
+            text = re.sub(r"\s*\n\s*", " ", str(cell)).strip()
+            if cells and text == cells[-1]:
+                continue
+            cells.append(text)
+        if any(cells):
+            out.append(cells)
+    return out
+
+
+def is_label_table(rows: list[list[str]]) -> bool:
+    pairs = [r for r in rows if len([c for c in r if c]) >= 2]
+    if len(pairs) < 2 or any(len(r) > 2 for r in rows):
+        return False
+    return all(0 < len(r[0]) <= _MAX_LABEL and not r[0].endswith(("。", "；")) for r in pairs)
+
+
+def table_facts(rows: list[list[str]], caption: str = "", header: bool = False) -> tuple[str, list[str]]:
+    """(heading for the table's own section or "", one fact line per row). `header`: the first row is marked as
+    column headers (<th>, a repeated or bold DOCX row), so even a two-column table is not a label table."""
+    rows = clean_rows(rows)
+    if not rows:
+        return "", []
+    caption = caption.strip()
+    if not header and is_label_table(rows):
+        return _label_facts(rows, caption)
+    if len(rows) == 1:
+        return "", [SEP.join(([caption] if caption else []) + [c for c in rows[0] if c])]
+    header = rows[0]
+    lines = []
+    for row in rows[1:]:
+        cells = []
+        for i, value in enumerate(row):
+            if not value:
+                continue
+            name = header[i] if i < len(header) else ""
+            cells.append(f"{name}：{value}" if name and name != value else value)
+        if cells:
+            lines.append(SEP.join(([caption] if caption else []) + cells))
+    return "", lines
+
+
+def _label_facts(rows: list[list[str]], caption: str) -> tuple[str, list[str]]:
+    title, title_row = "", None
+    for i, row in enumerate(rows):
+        if len(row) == 1 and i == 0:  # a merged title row above the label rows
+            title, title_row = row[0], i
+            break
+        label = row[0].rstrip("：:").strip().lower()
+        if len(row) == 2 and label in _TITLE_LABELS:
+            title, title_row = f"{row[0].rstrip('：:')}：{row[1]}", i
+            break
+    title = title or caption or f"{rows[0][0].rstrip('：:')}：{rows[0][1] if len(rows[0]) > 1 else ''}"
+    lines = []
+    for i, row in enumerate(rows):
+        if i == title_row:
+            continue
+        if len(row) == 1:
+            lines.append(f"{title}{SEP}{row[0]}")
+        elif row[1]:
+            lines.append(f"{title}{SEP}{row[0].rstrip('：:')}：{row[1]}")
+    return title, lines
+
+
+def render_table(rows: list[list[str]], caption: str, level: int, header: bool = False) -> list[str]:
+    """Text lines for a table inside a document whose last heading had `level` (0: none)."""
+    heading, lines = table_facts(rows, caption, header)
+    if not lines and not heading:
+        return []
+    out = [f"{'#' * min(level + 1, 6)} {heading}", ""] if heading else []
+    for line in lines:
+        out += [line, ""]
+    return out
+
+
+def caption_from(previous: str, heading: str) -> str:
+    """The caption of a table: the short line right above it ("表1 …", a label), else the heading above it."""
+    prev = previous.strip().lstrip("#").strip()
+    if prev and _CAPTION.match(prev) and not prev.endswith(("。", "；", "，", "：", ":")):
+        return prev
+    return heading
+
+
+def html_rows(table) -> tuple[list[list[str]], bool]:
+    """Rows of a BeautifulSoup <table> (nested tables read as text of their cell), and whether the first row is
+    all <th>."""
+    rows, header = [], False
+    for tr in table.find_all("tr"):
+        if tr.find_parent("table") is not table:
+            continue
+        cells = tr.find_all(["td", "th"], recursive=False)
+        if not rows:
+            header = bool(cells) and all(c.name == "th" for c in cells)
+        rows.append([c.get_text(" ", strip=True) for c in cells])
+    return rows, header
+
+
+def docx_header(table) -> bool:
+    """A python-docx table whose first row repeats as a header on each page, or is bold throughout."""
+    if not table.rows:
+        return False
+    tr = table.rows[0]._tr
+    if tr.trPr is not None and tr.trPr.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+                                             "tblHeader") is not None:
+        return True
+    runs = [r for cell in table.rows[0].cells for p in cell.paragraphs for r in p.runs if r.text.strip()]
+    return bool(runs) and all(r.bold for r in runs)
+
+
+def markdown_html_tables(text: str) -> str:
+    """Markdown with raw HTML <table> blocks: each block replaced by its fact lines (caption: <caption>, else
+    the line above, else the heading above)."""
+    if "<table" not in text.lower():
+        return text
+    from bs4 import BeautifulSoup
+
+    out, pos = [], 0
+    for match in _MD_TABLE.finditer(text):
+        before = text[:match.start()]
+        out.append(text[pos:match.start()])
+        pos = match.end()
+        level, heading = 0, ""
+        for line in before.split("\n"):
+            md = _MD_HEADING.match(line.strip())
+            if md:
+                level, heading = len(md.group(1)), md.group(2).strip()
+        previous = next((ln for ln in reversed(before.split("\n")) if ln.strip()), "")
+        table = BeautifulSoup(match.group(0), "html.parser").find("table")
+        if table is None:
+            continue
+        caption_tag = table.find("caption")
+        caption = caption_tag.get_text(" ", strip=True) if caption_tag else caption_from(previous, heading)
+        rows, header = html_rows(table)
+        out.append("\n\n" + "\n".join(render_table(rows, caption, level, header)) + "\n")
+    out.append(text[pos:])
+    return "".join(out)
