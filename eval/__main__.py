@@ -28,6 +28,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="answers, dialogues: only the first N")
     p.add_argument("--kb", type=Path, help="default: an eval KB of corpus/ plus ../shared/corpus-public/")
     p.add_argument("--no-write", action="store_true", help="print only; do not write eval/results/")
+    p.add_argument("--tag", default="", help="suffix for the result files, e.g. avx2 → <date>-answers-avx2.md "
+                   "(another llama.cpp build on the same questions; compare with python -m eval.builds)")
     p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=None,
                    help="同时评测朴素基线 / also run the naive LangChain baseline "
                         "(default: on for answers and all; "
@@ -77,14 +79,15 @@ def cmd_eval(args) -> int:
         else:
             questions = harness.load_questions("answers")[: args.limit]
             results = harness.run_answers_eval(copilot, questions, baseline=baseline)
-        previous = eval_report.previous_results(suite, results["date"])  # read before this run replaces it
+        name = f"{suite}-{args.tag}" if args.tag else suite  # a tagged run (another build) keeps its own files
+        previous = eval_report.previous_results(name, results["date"])  # read before this run replaces it
         if not args.no_write:
-            eval_report.save_json(results, suite)
+            eval_report.save_json(results, name)
         render = eval_report.retrieval_report if suite == "retrieval" else eval_report.answers_report
         report = render(results, previous)
         print(report)
         if not args.no_write:
-            print(f"写入 / written: {eval_report.write_results(results, report, suite)}", file=sys.stderr)
+            print(f"写入 / written: {eval_report.write_results(results, report, name)}", file=sys.stderr)
     return 0
 
 
