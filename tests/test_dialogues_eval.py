@@ -5,30 +5,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from functools import lru_cache
-from pathlib import Path
-
 import pytest
 
-from app.config import PROJECT_ROOT, load_settings
-from app.ingest.chunk import chunk_document
-from app.ingest.load import load_file
+from app.config import load_settings
 from eval.dialogues import CATEGORIES, KINDS, MODES, carried_ok, load_dialogues, run_both
-from eval.harness import SHARED_PUBLIC
+from support.corpus_refs import locators, resolve
 
 GRADES = {"特大型": "Ⅰ级", "大型": "Ⅱ级", "中型": "Ⅲ级", "小型": "Ⅳ级"}
-
-
-@lru_cache(maxsize=None)
-def _locators(path: Path) -> frozenset[str]:
-    return frozenset(c.locator for c in chunk_document(load_file(path, 50 * 2**20)))
-
-
-def _resolve(source: str) -> Path | None:
-    if source.startswith("corpus-public/"):
-        path = SHARED_PUBLIC / source.split("/", 1)[1]
-        return path if path.exists() else None  # shared/ not beside this checkout
-    return PROJECT_ROOT / source
 
 
 def test_every_dialogue_line_is_valid():
@@ -63,11 +46,11 @@ def test_every_source_of_the_dialogue_set_exists():
     checked = 0
     for d in load_dialogues():
         for s in d["last"].get("sources", []):
-            path = _resolve(s["source"])
+            path = resolve(s["source"])
             if path is None:
                 continue
             assert path.is_file(), (d["id"], s)
-            assert s["locator"] in _locators(path), (d["id"], s)
+            assert s["locator"] in locators(path), (d["id"], s)
             checked += 1
     assert checked > 0
 

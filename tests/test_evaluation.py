@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
 import pytest
 
-from app.config import PROJECT_ROOT
+from eval.harness import load_questions
 from eval.scoring import Expected, first_hit_rank, retrieval_summary
-from eval.harness import SHARED_PUBLIC, load_questions
-from app.ingest.chunk import chunk_document
-from app.ingest.load import load_file
+from support.corpus_refs import locators, resolve
 
 
 def test_first_hit_rank_matches_source_suffix_and_exact_locator():
@@ -28,18 +23,6 @@ def test_summary_metrics():
     assert s["mrr"] == pytest.approx((1 + 1 / 2 + 1 / 5 + 1 / 7) / 5)
 
 
-@lru_cache(maxsize=None)
-def _locators(path: Path) -> frozenset[str]:
-    return frozenset(c.locator for c in chunk_document(load_file(path, 50 * 2**20)))
-
-
-def _resolve(source: str) -> Path | None:
-    if source.startswith("corpus-public/"):
-        path = SHARED_PUBLIC / source.split("/", 1)[1]
-        return path if path.exists() else None
-    return PROJECT_ROOT / source
-
-
 def test_every_expected_chunk_of_the_retrieval_set_exists():
     questions = load_questions("retrieval")
     assert len(questions) >= 60
@@ -47,10 +30,10 @@ def test_every_expected_chunk_of_the_retrieval_set_exists():
     checked = 0
     for q in questions:
         for e in q["expected"]:
-            path = _resolve(e["source"])
+            path = resolve(e["source"])
             if path is None:  # shared/ not beside this checkout
                 continue
-            assert e["locator"] in _locators(path), (q["id"], e)
+            assert e["locator"] in locators(path), (q["id"], e)
             checked += 1
     assert checked > 0
 
