@@ -173,7 +173,7 @@ def test_the_assessment_explanation_stops_at_a_repeated_section(tmp_path):
                                    max_tokens=700, seed=1)
     assert gen.cut_off == "repetition" and llm.closed and llm.pulled <= -(-len(block) // 3) + 2
     assert out["grade_basis"] == "Ⅲ级响应由县级人民政府启动[1]。" and used == [1]  # kept once
-    assert out["reasoning"] == ["模型阅读了1段资料：[1]《某县应急预案》 4.1。"]  # built by code from what happened
+    assert out["reasoning"] == ["模型阅读了1段资料：资料1《某县应急预案》 4.1。"]  # built by code from what happened
     assert any("重复部分已截去" in m for m in out["missing_information"])
 
 

@@ -62,9 +62,11 @@ def shown_steps(steps: list[str], prompt: Prompt, subject: str, passages: list[s
             if not is_template(s, prompt) and names_subject_or_passage(s, subject, passages, prompt)]
 
 
-def _source(hit: Hit, n: int) -> str:
+def _source(hit: Hit, n: int, marker: bool = True) -> str:
+    """A passage as the steps name it: "[n]《title》 locator", or "资料n《…》" where a bare [n] would read as a
+    citation (an assessment's steps are printed inside its text, where every [n] must be a cited source)."""
     locator = f" {hit.chunk.locator}" if hit.chunk.locator else ""
-    return f"[{n}]《{hit.chunk.title}》{locator}"
+    return f"{f'[{n}]' if marker else f'资料{n}'}《{hit.chunk.title}》{locator}"
 
 
 def built_answer_steps(hits: list[Hit], read: list[int], answer: str, refused: bool) -> list[str]:
@@ -95,5 +97,6 @@ def built_assessment_steps(grade_summaries: list[str], hits: list[Hit], read: li
     """The assessment's steps: the grade as code computed it from the rule, and the passages the model read."""
     steps = [f"等级由程序按规则计算：{s}" for s in grade_summaries]
     if read:
-        steps.append(f"模型阅读了{len(read)}段资料：" + "、".join(_source(hits[n - 1], n) for n in read) + "。")
+        steps.append(f"模型阅读了{len(read)}段资料：" + "、".join(_source(hits[n - 1], n, marker=False) for n in read)
+                     + "。")
     return steps
