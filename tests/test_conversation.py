@@ -54,3 +54,20 @@ def test_an_incident_is_regraded_as_later_messages_change_its_figures(copilot):
 def test_a_question_about_a_recorded_event_is_answered_not_graded(copilot):
     result = copilot.reply("青石村滑坡发生后，当地启动了几级应急响应？")
     assert not isinstance(result, Assessment)
+
+
+def test_the_api_converse_keeps_a_named_conversation(copilot):
+    from types import SimpleNamespace
+
+    from app.interfaces.web_handlers import Handlers
+
+    handlers = Handlers(copilot)
+    request = SimpleNamespace(username="值班员甲", client=SimpleNamespace(host="127.0.0.1"))
+    first = handlers.converse("示例县石门村后山发生滑坡，威胁32户约120人", "api-c1", request)
+    second = handlers.converse("核实后受威胁人数增加到600人", "api-c1", request)
+    assert first["conversation_id"] == second["conversation_id"] == "api-c1"
+    assert second["assessment"]["hazard_grade"]["grade"] == "大型"
+    assert second["situation_changes"][0] == "受威胁人数由120人增至600人"
+    other = SimpleNamespace(username="值班员乙", client=SimpleNamespace(host="127.0.0.1"))
+    stranger = handlers.converse("核实后受威胁人数增加到600人", "api-c1", other)  # not another owner's incident
+    assert stranger["conversation_id"] != "api-c1" and stranger["situation_changes"] == []

@@ -83,6 +83,6 @@ def test_web_chat_and_api_go_through_reply_once(copilot):
         assert chat[-1]["role"] == "assistant" and "出错了" not in chat[-1]["content"]
         _expect_one_route(copilot, message, branch)
 
-        payload = handlers.ask(message, request=request)
+        payload = handlers.ask(message, request)
         assert ("assessment" in payload) == (branch == "assess") and payload["citations"]
         _expect_one_route(copilot, message, branch)

@@ -109,8 +109,9 @@ def chroma_url(tmp_path_factory, request) -> str:
 
 
 def llama_server_cmd(model: Path, port: int, settings) -> list[str]:
-    """The flags that make llama_cpp.server load the model exactly as `load_llm` does."""
-    return [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "qwen0.5b",
+    """The flags that make llama_cpp.server load the model exactly as `load_llm` does (through the project's
+    wrapper, which applies the same AMX work-around: the plain server crashes at its first decode on AMX CPUs)."""
+    return [sys.executable, "-m", "app.interfaces.model_server", "--model", str(model), "--model_alias", "qwen0.5b",
             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(settings.n_ctx),
             "--n_batch", "512", "--seed", str(settings.seed), "--n_threads", str(settings.n_threads),
             "--n_threads_batch", str(settings.n_threads), "--logits_all", "False", "--use_mlock", "False",

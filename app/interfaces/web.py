@@ -189,6 +189,7 @@ def build_app(copilot: Copilot):
         rebuild.click(handlers.reindex, None, [results, documents, to_remove], api_visibility="private")
 
         gr.api(handlers.ask, api_name="ask", concurrency_limit=settings.max_sessions, concurrency_id="chat")
+        gr.api(handlers.converse, api_name="converse", concurrency_limit=settings.max_sessions, concurrency_id="chat")
         gr.api(handlers.assess, api_name="assess", concurrency_limit=settings.max_sessions, concurrency_id="chat")
     return app
 

@@ -234,16 +234,18 @@ class Handlers(KnowledgeBaseTab):
         last = next((t.payload for t in reversed(conversation.turns) if t.payload), None) or {}
         return conversation.id, ConversationState.from_json(last.get("conversation_state"))
 
-    def ask(self, question: str, conversation_id: str | None = None, request: gr.Request = None) -> dict:
-        """Answer a question (or assess a described situation) with citations, as the CLI's `ask --json`. With a
-        `conversation_id` the question is a turn of that conversation (a new id starts one): follow-ups and
-        incident updates build on the earlier turns, and the turns are stored like the web chat's."""
+    def ask(self, question: str, request: gr.Request) -> dict:
+        """Answer a question (or assess a described situation) with citations, as the CLI's `ask --json`."""
         self.check_length(question or "")
-        if not conversation_id:
-            return public_payload(reply_payload(self.copilot.reply(question, user=audit_user(request)),
-                                                self.copilot.model_info)[0])
+        return public_payload(reply_payload(self.copilot.reply(question, user=audit_user(request)),
+                                            self.copilot.model_info)[0])
+
+    def converse(self, question: str, conversation_id: str, request: gr.Request) -> dict:
+        """`ask` as a turn of a conversation (API `converse`; a new id starts one): follow-ups and incident
+        updates build on the earlier turns, stored like the web chat's. The answer carries `conversation_id`."""
+        self.check_length(question or "")
         owner = owner_of(request)
-        conversation_id, state = self.conversation_state(conversation_id, question, owner)
+        conversation_id, state = self.conversation_state(conversation_id or None, question, owner)
         convs.add_turn(self.db, conversation_id, "user", question)
         payload = reply_payload(self.copilot.reply(question, user=audit_user(request), conversation=state),
                                 self.copilot.model_info)[0]
