@@ -29,7 +29,8 @@ def test_a_pronoun_becomes_the_document_the_conversation_is_about():
 
 
 def test_a_self_contained_question_inherits_nothing_and_a_first_question_is_untouched():
-    for message in ("泥石流来了应该往哪里跑？", "《重庆市地质灾害防治条例》规定的报告时限是多久？"):
+    for message in ("泥石流来了应该往哪里跑？", "《重庆市地质灾害防治条例》规定的报告时限是多久？",
+                    "黑石沟右岸危岩体WY-07巡查发现了什么？"):  # a site of its own, not the last document's
         got = resolve(message, TIANJIN)
         assert got.question == message and got.how == "self-contained"
     assert resolve("那黄色呢？", None).how == "first"

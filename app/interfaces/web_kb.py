@@ -45,7 +45,7 @@ class KnowledgeBaseTab:
                 progress((i, len(paths)), desc=f"导入 {temp.name}", unit="个文件")
                 # the same name replaces the earlier upload (a new version of it), never a second copy beside it
                 target = replace_file(self.settings.uploads_dir / safe_upload_name(temp.name), temp.read_bytes())
-                for result in self.copilot.ingest([target], background=True):  # searchable by keywords at once
+                for result in self.copilot.ingest([target]):  # background vectors: see the note (issue 18)
                     replaced = retire_same_title(self.copilot.kb, result.path, self.settings.uploads_dir) if result.status in ("added", "updated") else []
                     note = result.message or "；".join(result.warnings)
                     if replaced:

@@ -30,7 +30,10 @@ _PRONOUN = re.compile(r"(?:该|这个|这部|这项|此|上述|前面说的|刚�
                       r"|(?P<it>它)(?=[的规要中里对是有怎如什几多])")
 _NAMED_DOC = re.compile(r"《[^》]{2,60}》")
 _QUESTION_WORDS = re.compile(r"什么|哪些|哪里|哪个|多少|几|怎么|怎样|如何|是否|能否|吗|呢|谁|何时|多久|多长")
-_SUBJECT_HINTS = re.compile(r"地质灾害|滑坡|崩塌|泥石流|塌陷|险情|灾情|预警|应急|转移|群测群防|隐患|避险|撤离|响应|报告")
+_SUBJECT_HINTS = re.compile(r"地质灾害|滑坡|崩塌|泥石流|塌陷|险情|灾情|预警|应急|转移|群测群防|隐患|避险|撤离|响应|报告|危岩|落石")
+# A name of its own (a place, a site code like WY-07): the question is about that, not about the last document.
+_OWN_NAME = re.compile(r"[A-Za-z]+-?\d+|[\u4e00-\u9fa5]{1,5}(?:村|沟|县|镇|乡|市|省|山|河|江|湖|水库|隧道|公路)")
+SCOPED_MAX_CHARS = 12  # "需要报告吗？", "第二十九条规定了什么？": short enough to need the last document
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def is_self_contained(message: str) -> bool:
     question with a subject of its own and no pronoun pointing back."""
     if _PRONOUN.search(message) or _ELLIPSIS.match(message.strip()):
         return False
-    if _NAMED_DOC.search(message):
+    if _NAMED_DOC.search(message) or (len(message) > SCOPED_MAX_CHARS and _OWN_NAME.search(message)):
         return True
     return len(message) >= 12 and bool(_SUBJECT_HINTS.search(message))
 
@@ -108,7 +111,7 @@ def resolve(message: str, context: Context | None) -> Resolution:
             question = message[:pronoun.start()] + f"《{title}》" + message[pronoun.end():]
             return Resolution(question, "pronoun", {"document": title})
         return Resolution(message, "model")
-    if context.documents and len(message) <= 20 and _QUESTION_WORDS.search(message):
+    if context.documents and len(message) <= SCOPED_MAX_CHARS and _QUESTION_WORDS.search(message):
         title = context.documents[0]
         return Resolution(f"《{title}》中，{message}", "scoped", {"document": title})
     return Resolution(message, "model")
