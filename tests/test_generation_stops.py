@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
 
 from app.config import PROJECT_ROOT
 from app.reason.answer import answer_question, split_output
@@ -15,6 +14,7 @@ from app.reason.generation import ANSWER_STOP, ANSWER_TOKENS, CUT_NOTICES, Strea
 from app.reason.prompts import load_prompt
 from app.reason.reasoning import is_template
 from app.schema import Chunk, Hit
+from test_answer import _hits, prompt  # noqa: F401  (shared helper and fixture)
 
 PASSAGE = "第四条 群测群防员发现异常情况，应当在30分钟内向乡镇人民政府报告。"
 QUESTION = "群测群防员发现异常后多长时间内报告？"
@@ -49,14 +49,6 @@ class ChunkedLLM:
             self.closed = True
 
 
-def _hits(*texts):
-    return [Hit(i + 1, Chunk(f"c{i}", "/x.md", "某条例", "regulation", f"第{i + 1}条", "", t, 0, len(t)), 0.1)
-            for i, t in enumerate(texts)]
-
-
-@pytest.fixture
-def prompt():
-    return load_prompt(PROJECT_ROOT / "prompts", "answer")
 
 
 def _ask(prompt, llm, hits=None, question=QUESTION, max_tokens=640):
