@@ -21,13 +21,14 @@ from app.ingest.files import IngestResult
 from app.pipeline_ingest import ingest_into, reindex
 from app.provision import MODELS, ModelError, file_sha256, is_installed, model_file
 from app.reason.answer import Answer, answer_question, refusal
-from app.reason.assess import (Assessment, detect_hazard_type, evidence_queries, explain, grade_situation,
-                               impact_range, read_situation)
+from app.reason.assess import (Assessment, detect_hazard_type, detect_region, evidence_queries, explain,
+                               grade_situation, impact_range, read_situation)
 from app.reason.conversation import ConversationState
 from app.reason.extract import details_from_text, extract_details, merge_details
 from app.reason.followup import Context, Resolution, checked_rewrite, context_after, resolve
 from app.reason.generation import REWRITE_TOKENS
-from app.reason.grading import rule_sets_in_kb
+from app.reason.grading import load_rules, rule_sets_in_kb
+from app.reason.plan_rules import rules_for_region
 from app.reason.incident import Change, grade_changes, is_case_question, same_event, update
 from app.reason.llm import ModelInfo, RemoteLLM, load_llm
 from app.reason.prompts import load_prompt
@@ -226,7 +227,9 @@ class Copilot:
         The result is appended to the audit log under `user` (default: the OS user)."""
         start = time.perf_counter()
         available = rule_sets_in_kb(d.title for d in self.kb.documents())
-        situation, grades, region = grade_situation(text, available, region, persons_per_household, situation)
+        region = region or detect_region(text)
+        situation, grades, region = grade_situation(text, available, region, persons_per_household, situation,
+                                                    self.grading_plan(region))
         hazard_type = detect_hazard_type(text)
         reach = impact_range(text)
         said = [] if changes is None else [c.describe() for c in changes[0]] + grade_changes(changes[1], grades,
@@ -260,6 +263,10 @@ class Copilot:
             result, user, self._audited_model(), self.assess_prompt.tag,
             {"region": region, "persons_per_household": persons_per_household}))
         return result
+
+    def grading_plan(self, region: str | None):
+        """The grading table read from the region's own current plan in the knowledge base, or None."""
+        return rules_for_region(region, self.kb.doc_metas(), self.kb.chunks_of, load_rules())
 
     # ---- audit log -----------------------------------------------------------------------------
     def _audited_model(self) -> tuple[str, str]:
@@ -303,5 +310,5 @@ class Copilot:
                     self._llm = RemoteLLM(s.llm_url, s.llm_model, s.llm_api_key)
                 else:
                     self._llm = load_llm(Path(self.model_info.path), s.n_ctx, s.n_threads, s.seed,
-                                         flash_attn=s.flash_attn)
+                                         flash_attn=s.flash_attn, draft_tokens=s.draft_tokens)
             return self._llm

@@ -12,6 +12,7 @@ from app.reason.generation import EXPLAIN_TOKENS, StreamGuard
 from app.reason.llm import Generation, stream_chat
 from app.reason.grading import Grade, grade_disaster, grade_hazard, select_rules, situation_from_text
 from app.reason.prompts import Prompt
+from app.reason.ruleset import RuleSet
 from app.reason.reach import ReachEstimate, estimate_reach, reach_inputs_from_text
 from app.reason.reach_render import render_reach
 from app.reason.reasoning import built_assessment_steps
@@ -152,11 +153,12 @@ def is_situation(text: str) -> bool:
 
 def grade_situation(text: str, available_rules: set[str], region: str | None = None,
                     persons_per_household: float | None = None, situation: Situation | None = None,
-                    ) -> tuple[Situation, list[Grade], str | None]:
-    """Grade the figures of `text` (already parsed when `situation` is given) by the rules that apply."""
+                    plan: RuleSet | None = None) -> tuple[Situation, list[Grade], str | None]:
+    """Grade the figures of `text` (already parsed when `situation` is given) by the rules that apply; `plan` is
+    the grading read from the region's own plan in the knowledge base (see plan_rules.rules_for_region)."""
     region = region or detect_region(text)
     situation = replace(situation, region=region) if situation is not None else situation_from_text(text, region)
-    rules = select_rules(region, available_rules)
+    rules = select_rules(region, available_rules, plan)
     has = {name for name in HAZARD_FIGURES + DISASTER_FIGURES if getattr(situation, name) is not None}
     grades = []
     if has & set(HAZARD_FIGURES) or not has & set(DISASTER_FIGURES):

@@ -211,11 +211,16 @@ def rule_sets_in_kb(titles: Iterable[str]) -> set[str]:
             if any(k in t for k in load_rules(rid).kb_titles for t in titles)}
 
 
-def select_rules(region: str | None, available: set[str]) -> RuleSet:
-    """The region's own rules when the region matches AND their document is in the knowledge base; else national."""
+def select_rules(region: str | None, available: set[str], plan: RuleSet | None = None) -> RuleSet:
+    """The region's own rules when the region matches AND their document is in the knowledge base: a checked rule
+    file first, else the grading read from the region's plan in the knowledge base (`plan`); else national."""
     national = load_rules(NATIONAL)
     if not region:
         return replace(national, selection_note="未提供事发地区，按全国标准定级")
+    if plan is not None and not any(any(m in region for m in load_rules(rid).region_match) and rid in available
+                                    for rid in rule_set_ids() if rid != NATIONAL):
+        docs = "、".join(sorted({s.document for s in plan.scales.values()}))
+        return replace(plan, selection_note=f"事发地“{region}”适用知识库中的地方预案{docs}的分级标准，优先于全国标准")
     for rid in rule_set_ids():
         rules = load_rules(rid)
         if rid == NATIONAL or not any(m in region for m in rules.region_match):
