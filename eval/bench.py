@@ -263,7 +263,37 @@ def bench_llm(copilot, questions: list[str], log=print) -> dict:
         log(f"  {q[:16]}… ours {ours_total:.2f} s, raw {raw['total_s']:.2f} s, "
             f"overhead {100 * rows[-1]['overhead']:+.1f} %")
     return {"ttft": ttft, "rows": rows, "evidence_budgets": list(copilot.settings.evidence_budgets),
-            "flash_attn": copilot.settings.flash_attn}
+            "flash_attn": copilot.settings.flash_attn, "draft": bench_draft(copilot, requests, measured, rows, log)}
+
+
+DRAFT_TOKENS = 10
+
+
+def bench_draft(copilot, requests: dict, measured: list[str], rows: list[dict], log=print) -> dict | None:
+    """Decode tokens/s of the same requests with prompt-lookup decoding (a second model instance with
+    LlamaPromptLookupDecoding) beside the plain rate measured above, and whether the text stayed the same."""
+    from app.reason.llm import load_llm
+
+    s = copilot.settings
+    if s.llm_url or s.draft_tokens:
+        return None  # remote model, or the plain run already used prompt lookup
+    llm = load_llm(Path(copilot.model_info.path), s.n_ctx, s.n_threads, s.seed, flash_attn=s.flash_attn,
+                   draft_tokens=DRAFT_TOKENS)
+    out = []
+    for q, row in zip(measured, rows):
+        llm.reset()
+        plain = raw_stream(copilot.llm, requests[q])
+        llm.reset()
+        drafted = raw_stream(llm, requests[q])
+        out.append({"question": q, "plain_tokens_per_s": decode_rate(plain["tokens"], plain["first_token_s"],
+                                                                      plain["total_s"]),
+                    "draft_tokens_per_s": decode_rate(drafted["tokens"], drafted["first_token_s"], drafted["total_s"]),
+                    "plain_total_s": plain["total_s"], "draft_total_s": drafted["total_s"],
+                    "same_text": plain["text"] == drafted["text"]})
+        log(f"  prompt lookup {q[:16]}…: {out[-1]['plain_tokens_per_s'] or 0:.1f} → "
+            f"{out[-1]['draft_tokens_per_s'] or 0:.1f} tokens/s, same text: {out[-1]['same_text']}")
+    del llm
+    return {"num_pred_tokens": DRAFT_TOKENS, "rows": out}
 
 
 def serving_probe(model: str | None, kb: str | None) -> dict:

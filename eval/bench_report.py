@@ -105,6 +105,29 @@ def _llm_sections(llm: dict) -> list[str]:
                       _fmt(x["raw_first_token_s"]), f"{x['ours_total_s']:.2f}", f"{x['raw_total_s']:.2f}",
                       f"{100 * x['overhead']:+.1f} %", f"{x['ours_tokens']}/{x['raw_tokens']}",
                       _fmt(x["ours_tokens_per_s"], ".1f")] for x in llm["rows"]))
+    return lines + _draft_section(llm.get("draft"))
+
+
+def _draft_section(draft: dict | None) -> list[str]:
+    """Decode speed with and without prompt-lookup decoding, same requests, raw llama-cpp-python, cold cache."""
+    if not draft or not draft.get("rows"):
+        return []
+    rows = draft["rows"]
+    lines = ["", "## Decode speed with and without prompt-lookup decoding", "",
+             f"The same requests through raw llama-cpp-python, cold cache, once plainly and once with "
+             f"`LlamaPromptLookupDecoding(num_pred_tokens={draft['num_pred_tokens']})` (n-grams of the prompt proposed "
+             "and checked in one batch; `GEOHAZARD_DRAFT_TOKENS`). Tokens/s = tokens after the first ÷ time after "
+             "the first token.", ""]
+    lines += _table(["question", "plain tokens/s", "prompt lookup tokens/s", "plain total s", "prompt lookup total s",
+                     "same text"],
+                    ([x["question"], _fmt(x["plain_tokens_per_s"], ".1f"), _fmt(x["draft_tokens_per_s"], ".1f"),
+                      f"{x['plain_total_s']:.2f}", f"{x['draft_total_s']:.2f}", "yes" if x["same_text"] else "no"]
+                     for x in rows))
+    plain = _median([x["plain_tokens_per_s"] for x in rows])
+    fast = _median([x["draft_tokens_per_s"] for x in rows])
+    if plain and fast:
+        lines += ["", f"Median decode speed: {plain:.1f} → {fast:.1f} tokens/s ({fast / plain:.2f}×); "
+                      f"same text in {sum(x['same_text'] for x in rows)} of {len(rows)}."]
     return lines
 
 
