@@ -17,6 +17,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from app.ingest.meta import chunk_meta
 from app.ingest.tables import SEP as TABLE_SEP
+from app.ingest.tables import row_spans
 from app.schema import Chunk, RawDoc
 
 _NUM = "一二三四五六七八九十百千零〇两兩"
@@ -64,15 +65,18 @@ def chunk_document(doc: RawDoc, max_chars: int = 900) -> list[Chunk]:
     )
     chunks: list[Chunk] = []
     meta = chunk_meta(doc.title, {"doc_type": doc.doc_type, **doc.meta})
-    for ordinal, (path, locator, start, end) in enumerate(units):
-        body = text[start:end]
-        pieces = [(0, body)] if len(body) <= max_chars else _with_offsets(
-            body, splitter.split_text(body), splitter._chunk_overlap)
-        for piece_no, (offset, piece) in enumerate(pieces):
+    for ordinal, (path, locator, unit_start, unit_end) in enumerate(units):
+        pieces = []  # (start, text): a header table's rows each alone, the prose around them split as before
+        for start, end in row_spans(text, unit_start, unit_end):
+            body = text[start:end]
+            pieces += [(start, body)] if len(body) <= max_chars else [
+                (start + offset, piece) for offset, piece in _with_offsets(
+                    body, splitter.split_text(body), splitter._chunk_overlap)]
+        for piece_no, (piece_start, piece) in enumerate(pieces):
             if not piece.strip():
                 continue
             lead = len(piece) - len(piece.lstrip())
-            p_start = start + offset + lead
+            p_start = piece_start + lead
             p_text = piece.strip()
             p_end = p_start + len(p_text)
             loc = locator or _fallback_locator(doc, page_starts, p_start, len(chunks) + 1)

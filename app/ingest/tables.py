@@ -19,6 +19,7 @@ _MAX_LABEL = 12
 _CAPTION = re.compile(r"^(?:表\s*[\d一二三四五六七八九十]+|附表)|^.{1,40}$")
 _MD_TABLE = re.compile(r"<table\b.*?</table\s*>", re.IGNORECASE | re.DOTALL)
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_LEAD, _TAIL = 60, 20  # characters of prose before a table's first row / after its last that go with that row
 
 
 def clean_rows(rows: list[list[str]]) -> list[list[str]]:
@@ -163,3 +164,59 @@ def markdown_html_tables(text: str) -> str:
         out.append("\n\n" + "\n".join(render_table(rows, caption, level, header)) + "\n")
     out.append(text[pos:])
     return "".join(out)
+
+
+def row_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """How a section's text [start, end) is chunked around its tables: each row of a header table on its own
+    (a row answers a question by itself), the prose around them as before; a short lead (the heading, a caption
+    line) goes with the next row and a short tail with the last row. The rows of a label table (one case) stay
+    with their section. No header-table rows: the whole section, [(start, end)]."""
+    lines, pos = [], start
+    for raw in text[start:end].split("\n"):
+        lines.append((pos, pos + len(raw), raw.strip()))
+        pos += len(raw) + 1
+    blocks: list[list[int]] = []  # runs of fact lines (indexes), blank lines between them allowed
+    last_text = -1  # index of the last non-blank line
+    for i, (_, _, stripped) in enumerate(lines):
+        if not stripped:
+            continue
+        if SEP in stripped and not stripped.startswith("#"):
+            if blocks and blocks[-1][-1] == last_text:
+                blocks[-1].append(i)
+            else:
+                blocks.append([i])
+        last_text = i
+    rows = {i for block in blocks if not _is_label_block([lines[i][2] for i in block]) for i in block}
+    if not rows:
+        return [(start, end)]
+    spans: list[tuple[int, int]] = []
+    prose_start: int | None = start
+    for i, (line_start, line_end, stripped) in enumerate(lines):
+        if i not in rows:
+            if prose_start is None and stripped:
+                prose_start = line_start
+            continue
+        lead = text[prose_start:line_start] if prose_start is not None else ""
+        if lead.strip() and len(re.sub(r"\s", "", lead)) < _LEAD:
+            spans.append((prose_start, line_end))  # the heading or caption line above the row goes with it
+        else:
+            if lead.strip():
+                spans.append((prose_start, line_start))
+            spans.append((line_start, line_end))
+        prose_start = None
+    if prose_start is not None:
+        if len(re.sub(r"\s", "", text[prose_start:end])) < _TAIL:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((prose_start, end))
+    return spans
+
+
+def _is_label_block(rows: list[str]) -> bool:
+    """Rows of one label table ("案例：X｜发生时间：…", "案例：X｜灾情：…"): two fields each, one title, a
+    different label in every row. Header-table rows repeat their column names."""
+    fields = [r.split(SEP) for r in rows]
+    if len(rows) < 2 or any(len(f) != 2 for f in fields) or len({f[0] for f in fields}) != 1:
+        return False
+    labels = [f[1].split("：", 1)[0] for f in fields]
+    return len(set(labels)) == len(labels)
