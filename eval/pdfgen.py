@@ -35,12 +35,18 @@ def build_cjk_font(path: Path, text: str) -> Path:
     return path
 
 
-def make_pdf(path: Path, pages: list[list[str]], header: str | None = None, title: str | None = None) -> Path:
-    """One list of lines per page; an optional running header and a page number on every page; `title` sets the
-    PDF's metadata title (word processors often leave junk there: "Microsoft Word - 文档1")."""
+Table = list[list[str]]  # rows of cells, the first row naming the columns
+
+
+def make_pdf(path: Path, pages: list[list[str | Table]], header: str | None = None, title: str | None = None) -> Path:
+    """One list of lines per page, where an item may also be a table (drawn ruled, one line per cell border); an
+    optional running header and a page number on every page; `title` sets the PDF's metadata title (word
+    processors often leave junk there: "Microsoft Word - 文档1")."""
     from fpdf import FPDF
 
-    all_text = "".join("".join(p) for p in pages) + (header or "") + "0123456789-第页共 "
+    cells = [c for p in pages for item in p if not isinstance(item, str) for row in item for c in row]
+    all_text = "".join(item for p in pages for item in p if isinstance(item, str)) + "".join(cells) + (
+        header or "") + "0123456789-第页共 "
     font = build_cjk_font(path.with_suffix(".ttf"), all_text)
     class Document(FPDF):
         def header(self):
@@ -59,6 +65,20 @@ def make_pdf(path: Path, pages: list[list[str]], header: str | None = None, titl
     for lines in pages:
         pdf.add_page()
         for line in lines:
-            pdf.multi_cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
+            if isinstance(line, str):
+                pdf.multi_cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
+            else:
+                _table(pdf, line)
     pdf.output(str(path))
     return path
+
+
+def _table(pdf, rows: Table) -> None:
+    from fpdf.fonts import FontFace
+
+    with pdf.table(headings_style=FontFace(emphasis=""), line_height=7) as table:  # the test font has no bold
+        for cells in rows:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    pdf.ln(2)

@@ -17,6 +17,7 @@ import yaml
 from app.ingest.clean import decode_text, join_pdf_lines, line_width_of, normalize, strip_running_lines
 from app.ingest.errors import IngestError
 from app.ingest.meta import describe, document_title
+from app.ingest.pdf_tables import find_tables, place_tables, ruled_pages
 from app.ingest.tables import caption_from, docx_header, html_rows, markdown_html_tables, render_table
 from app.ingest.ocr import OcrOptions, needs_ocr, ocr_pdf_pages, readable_chars
 from app.ingest.ocr import available as ocr_available
@@ -111,6 +112,7 @@ def _load_pdf(data: bytes, ocr: OcrOptions) -> tuple[list[Page], dict, list[str]
         raw_pages = [(page.extract_text() or "") for page in reader.pages]
         info_title = (reader.metadata.title if reader.metadata else None) or ""
         active = _pdf_active_content(reader)
+        ruled = ruled_pages(reader)
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
@@ -139,10 +141,14 @@ def _load_pdf(data: bytes, ocr: OcrOptions) -> tuple[list[Page], dict, list[str]
             warnings.append(f"第{listed}页无可用文字层，已 OCR 识别（{time.perf_counter() - start:.0f} 秒），请核对原件 / "
                             f"pages {listed} had no usable text layer and were OCR'd")
     stripped = strip_running_lines([normalize(t) for t in raw_pages])
-    pages, empty = [], []
+    tables, table_warnings = find_tables(data, [n for n in ruled if n not in ocr_done])
+    warnings += table_warnings
+    pages, empty, caption = [], [], ""
     full_width = line_width_of(stripped)
     for number, text in enumerate(stripped, start=1):
-        joined = join_pdf_lines(text, full_width)
+        if number in tables:  # ruled tables: their flattened lines become one fact line per row
+            text, caption = place_tables(text, tables[number], caption)
+        joined = join_pdf_lines(normalize(text), full_width)
         if len(joined.strip()) < 5:
             empty.append(number)
         pages.append(Page(joined, number, ocr=number in ocr_done))
