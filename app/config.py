@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     n_ctx: int = 4096
     n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     flash_attn: bool = Field(True, description="llama.cpp flash attention: prefill ~10 % faster on 2 CPU cores")
+    prompt_cache_mb: int = Field(512, ge=0, description="RAM for llama.cpp states of earlier prompts (0 = off): a "
+                                 "question after an assessment reuses the answer prompt's prefill instead of redoing it")
     draft_tokens: int = Field(0, ge=0, le=32, description="prompt-lookup decoding: tokens guessed from the prompt "
                                                        "per step (0 = off); measured by `geohazard bench`")
     max_tokens: int = Field(640, description="ceiling on an answer's tokens; below it the answer's own budget "

@@ -310,5 +310,6 @@ class Copilot:
                     self._llm = RemoteLLM(s.llm_url, s.llm_model, s.llm_api_key)
                 else:
                     self._llm = load_llm(Path(self.model_info.path), s.n_ctx, s.n_threads, s.seed,
-                                         flash_attn=s.flash_attn, draft_tokens=s.draft_tokens)
+                                         flash_attn=s.flash_attn, draft_tokens=s.draft_tokens,
+                                         prompt_cache_mb=s.prompt_cache_mb)
             return self._llm

@@ -40,10 +40,12 @@ def cpu_has_amx(cpuinfo: str | None = None) -> bool:
 
 
 def load_llm(path: Path, n_ctx: int, n_threads: int, seed: int, use_extra_bufts: bool | None = None,
-             flash_attn: bool = False, draft_tokens: int = 0):
+             flash_attn: bool = False, draft_tokens: int = 0, prompt_cache_mb: int = 0):
     """Load a GGUF chat model; `use_extra_bufts=None` decides from the CPU (off when it has AMX). `draft_tokens` > 0
     turns on prompt-lookup decoding (llama-cpp-python's LlamaPromptLookupDecoding: answers copy the evidence, so
-    n-grams of the prompt are proposed and verified in one batch; greedy output is unchanged)."""
+    n-grams of the prompt are proposed and verified in one batch; greedy output is unchanged). `prompt_cache_mb` > 0
+    keeps the states of earlier prompts in RAM (LlamaRAMCache): the answer, assessment and rewrite prompts each
+    start from their own cached system-prompt prefix instead of the last prompt's, whichever ran last."""
     import llama_cpp
     from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
     from llama_cpp import llama_cpp as low
@@ -60,13 +62,16 @@ def load_llm(path: Path, n_ctx: int, n_threads: int, seed: int, use_extra_bufts:
     with _LOAD_LOCK:  # Llama.__init__ reads the default params through the module attribute
         low.llama_model_default_params = patched_params
         try:
-            return llama_cpp.Llama(
+            llm = llama_cpp.Llama(
                 model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
                 n_batch=512, seed=seed, flash_attn=flash_attn, verbose=False,
                 draft_model=LlamaPromptLookupDecoding(num_pred_tokens=draft_tokens) if draft_tokens else None,
             )
         finally:
             low.llama_model_default_params = default_params
+    if prompt_cache_mb:
+        llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=prompt_cache_mb << 20))
+    return llm
 
 
 # ---- OpenAI-compatible server ------------------------------------------------------------------------
