@@ -246,7 +246,7 @@ class Copilot:
         with self.turns.turn(on_wait):
             explanation, used, invalid, unverified, gen = explain(
                 self.llm, self.assess_prompt, text, grades, hits, max_tokens=700, seed=self.settings.seed,
-                hazard_type=hazard_type, model_evidence=self.settings.top_k - 1, on_token=on_token, region=region,
+                hazard_type=hazard_type, on_token=on_token, region=region,
                 scope=evacuation_scope(reach) if reach is not None else "")
             if not (details["hazard_type"] and details["place"]):
                 details = merge_details(details, extract_details(self.llm, self.extract_prompt, text,

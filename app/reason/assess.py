@@ -251,8 +251,12 @@ def parse_sections(raw: str) -> dict[str, list[str]]:
     return out
 
 
+# Characters of each passage the model reads for its 说明, by rank: the rule, the level's section, one more.
+ASSESS_BUDGETS = (280, 180, 120)
+
+
 def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit], *, max_tokens: int,
-            seed: int, hazard_type: str | None = None, model_evidence: int = 4, region: str | None = None,
+            seed: int, hazard_type: str | None = None, model_evidence: int | None = None, region: str | None = None,
             on_token=None, scope: str = "") -> tuple[dict, list[int], list[str], list[str], Generation]:
     """The card's advice, assembled by code from the evidence: 响应要求 from the applicable section for the
     computed level (requirements.py), each evacuation field from a rule for this hazard type, risk factors from
@@ -261,9 +265,12 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
     cited passages do not hold are flagged."""
     chunks = withhold([h.chunk for h in hits])  # passages that give the model orders are not evidence
     withheld = withheld_numbers(chunks)
-    read = [n for n, c in enumerate(chunks[:model_evidence], start=1) if c.text]  # shown as [1]..[m], no gap
+    read = [n for n, c in enumerate(chunks[:model_evidence or len(ASSESS_BUDGETS)], start=1)
+            if c.text]  # shown as [1]..[m], no gap
+    # each passage cut to its window most relevant to the report and the grade (prefill is most of the time)
     messages = prompt.render(situation=text, grading=grading_text(grades),
-                             evidence=evidence_block([chunks[n - 1] for n in read]))
+                             evidence=evidence_block([chunks[n - 1] for n in read], budgets=ASSESS_BUDGETS,
+                                                     question=f"{text} {grading_text(grades)}"))
     gen = stream_chat(llm, messages, min(max_tokens, EXPLAIN_TOKENS), 0.0, seed,
                       on_token=renumbered_stream(on_token, read), guard=StreamGuard(tuple(SECTIONS), final="说明"))
     used: list[int] = []

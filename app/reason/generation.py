@@ -26,7 +26,7 @@ from dataclasses import dataclass
 # from the prompts' formats, not from the deployment. Settings.max_tokens (what app/pipeline.py passes for
 # answers) stays a ceiling above ANSWER_TOKENS.
 ANSWER_TOKENS = 384
-EXPLAIN_TOKENS = 220  # one short cited explanation (prompts/assess.md v3); the card itself is code
+EXPLAIN_TOKENS = 160  # one or two cited sentences (prompts/assess.md v4); the card itself is code
 EXTRACT_TOKENS = 200
 REWRITE_TOKENS = 60  # one standalone question (followup.py)
 
