@@ -27,3 +27,16 @@ def test_a_withheld_passage_leaves_no_gap_and_markers_come_back_as_hit_numbers(f
     assert out["grade_basis"] == "Ⅲ级响应由县级人民政府启动[2]。；转移路线应避开沟道，安置点设在安全高地[3]。"
     assert "转移路线应避开沟道，安置点设在安全高地[3]" in out["evacuation"]["routes"]  # extracted by code
     assert sorted(used) == [2, 3] and invalid == ["[3]"]  # the model's [3] pointed past what it was shown
+
+
+def test_the_model_reads_three_passages_cut_to_their_most_relevant_window(fake_llm):
+    filler = "各级人民政府应当加强地质灾害防治工作的组织领导。" * 12
+    hits = [_hit(n, filler + f"发生大型地质灾害险情时，启动Ⅱ级应急响应，第{n}项要求是组织转移。" + filler)
+            for n in range(1, 6)]
+    llm = fake_llm("【说明】\n- 启动Ⅱ级应急响应[1]。\n")
+    explain(llm, load_prompt(PROJECT_ROOT / "prompts", "assess"), "某村后山滑坡，威胁600人，研判等级。", [], hits,
+            max_tokens=200, seed=1)
+    evidence = llm.prompts[0][1]["content"].split("情况：")[0]
+    assert "[3] 《某县应急预案》 4.3" in evidence and "[4]" not in evidence
+    assert "启动Ⅱ级应急响应" in evidence  # the window keeps the relevant sentence
+    assert len(evidence) < 0.5 * sum(len(h.chunk.text) for h in hits[:3])
