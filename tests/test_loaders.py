@@ -155,3 +155,18 @@ def test_docx_that_expands_too_much_is_refused(tmp_path):
     assert path.stat().st_size < 2 * MB
     with pytest.raises(IngestError, match="压缩炸弹"):
         load_file(path, 50 * MB)
+
+
+def test_markdown_pipe_table_rows_carry_caption_and_headers_and_are_chunks_of_their_own(tmp_path):
+    md = tmp_path / "card.md"
+    md.write_text("# 预警响应（知识卡）\n\n## 一、预警等级与响应措施\n\n表1 预警等级与响应措施\n\n"
+                  "| 预警等级 | 颜色 | 响应措施 |\n|:---|:---:|---|\n| 一级 | 红色 | 立即组织危险区内群众全部转移 |\n"
+                  "| 三级 | 黄色 | 加密巡查，做好转移准备 |\n\n表中措施为最低要求，各地可结合实际加严，但不得降低。\n\n"
+                  "## 二、示例\n\n```\n| 不是 | 表格 |\n|---|---|\n| 代码 | 原样 |\n```\n", encoding="utf-8")
+    chunks = chunk_document(load_file(md, 50 * MB))
+    rows = [c.text for c in chunks if "｜" in c.text]
+    assert rows[0].endswith("表1 预警等级与响应措施｜预警等级：一级｜颜色：红色｜响应措施：立即组织危险区内群众全部转移")
+    assert rows[1] == "表1 预警等级与响应措施｜预警等级：三级｜颜色：黄色｜响应措施：加密巡查，做好转移准备"
+    assert {c.locator for c in chunks if "｜" in c.text} == {"一、预警等级与响应措施"}
+    assert any(c.text == "表中措施为最低要求，各地可结合实际加严，但不得降低。" for c in chunks)
+    assert "| 代码 | 原样 |" in chunks[-1].text  # a table inside fenced code is left as it is

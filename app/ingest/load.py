@@ -18,7 +18,8 @@ from app.ingest.clean import decode_text, join_pdf_lines, line_width_of, normali
 from app.ingest.errors import IngestError
 from app.ingest.meta import describe, document_title
 from app.ingest.pdf_tables import find_tables, place_tables, ruled_pages
-from app.ingest.tables import caption_from, docx_header, html_rows, markdown_html_tables, render_table
+from app.ingest.tables import (caption_from, docx_header, html_rows, markdown_html_tables, markdown_pipe_tables,
+                               render_table)
 from app.ingest.ocr import OcrOptions, needs_ocr, ocr_pdf_pages, readable_chars
 from app.ingest.ocr import available as ocr_available
 from app.schema import Page, RawDoc
@@ -98,7 +99,7 @@ def _load_text(data: bytes) -> tuple[list[Page], dict, list[str]]:
         if isinstance(parsed, dict):
             meta = {str(k): v for k, v in parsed.items()}
             text = text[match.end():]
-    return [Page(normalize(markdown_html_tables(text)))], meta, []
+    return [Page(normalize(markdown_pipe_tables(markdown_html_tables(text))))], meta, []
 
 
 def _load_pdf(data: bytes, ocr: OcrOptions) -> tuple[list[Page], dict, list[str]]:

@@ -19,6 +19,7 @@ _MAX_LABEL = 12
 _CAPTION = re.compile(r"^(?:表\s*[\d一二三四五六七八九十]+|附表)|^.{1,40}$")
 _MD_TABLE = re.compile(r"<table\b.*?</table\s*>", re.IGNORECASE | re.DOTALL)
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_PIPE_DELIMITER = re.compile(r"^\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?$|^\|\s*:?-+:?\s*\|$")
 _LEAD, _TAIL = 60, 20  # characters of prose before a table's first row / after its last that go with that row
 
 
@@ -220,3 +221,39 @@ def _is_label_block(rows: list[str]) -> bool:
         return False
     labels = [f[1].split("：", 1)[0] for f in fields]
     return len(set(labels)) == len(labels)
+
+
+def markdown_pipe_tables(text: str) -> str:
+    """Markdown pipe tables (a header line, a |---| delimiter line, rows) replaced by their fact lines; the
+    caption is the short line above, else the heading above. Fenced code is left alone."""
+    if "|" not in text:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    level, heading, previous, fenced, i = 0, "", "", False, 0
+    while i < len(lines):
+        stripped = lines[i].strip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and "|" in stripped and i + 1 < len(lines) and _PIPE_DELIMITER.match(lines[i + 1].strip()):
+            rows, i = [_pipe_cells(stripped)], i + 2
+            while i < len(lines) and "|" in lines[i] and lines[i].strip():
+                rows.append(_pipe_cells(lines[i].strip()))
+                i += 1
+            out += ["", *render_table(rows, caption_from(previous, heading), level, header=True)]
+            previous = ""
+            continue
+        md = _MD_HEADING.match(stripped)
+        if md and not fenced:
+            level, heading = len(md.group(1)), md.group(2).strip()
+        previous = stripped or previous
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out)
+
+
+def _pipe_cells(line: str) -> list[str]:
+    line = line.strip()
+    line = line[1:] if line.startswith("|") else line
+    line = line[:-1] if line.endswith("|") and not line.endswith("\\|") else line
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)]
