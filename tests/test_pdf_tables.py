@@ -122,3 +122,10 @@ def test_a_question_on_one_row_value_retrieves_that_row_first(tmp_path):
     assert hits[0].to_json()["page"] == "第2页"
     hits, _ = copilot.retrieve("张德富负责的是哪个隐患点？", k=5)
     assert hits[0].chunk.text == _fact(ROWS[2])
+
+
+def test_a_ruled_frame_around_prose_is_not_a_table(tmp_path):
+    prose = "发现滑坡前兆时，群测群防员应当立即敲锣示警，组织受威胁群众沿预定避险路线转移到安置点，并安排专人看守危险区出入口。" * 6
+    pdf = make_pdf(tmp_path / "framed.pdf", [["一、注意事项", [["特别提示", "说明"], ["转移", prose]]]])
+    text = "\n".join(p.text for p in load_file(pdf, 50 * MB).pages)
+    assert SEP not in text and "特别提示" in text

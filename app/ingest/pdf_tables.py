@@ -21,6 +21,7 @@ _PATH_OPS = re.compile(rb"[\d.]\s+(?:re|l)\s")  # rectangles and line segments i
 _MIN_PATH_OPS = 4  # fewer cannot draw a grid of two rows and two columns
 _TOP, _BOTTOM = 0.2, 0.8  # a table continues on the next page: ends low on one page, starts high on the next
 _COVERAGE = 0.6  # share of a table's characters its flattened lines must hold to be taken for it
+_BOX_CELL = 300  # two rows or fewer, one cell this long: a ruled box around prose (a framed note), not a table
 # a cell's wrapped Chinese line goes on without a space
 _WRAP = re.compile(r"(?<=[\u3400-\u9fff，、；：（）《》“”])\n(?=[\u3400-\u9fff，、；：。（）《》“”])")
 
@@ -69,7 +70,8 @@ def find_tables(data: bytes, numbers: list[int]) -> tuple[dict[int, list[PdfTabl
                 tables = []
                 for table in sorted(page.find_tables(), key=lambda t: t.bbox[1]):
                     rows = clean_rows([[_WRAP.sub("", c or "") for c in row] for row in table.extract()])
-                    if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
+                    boxed = len(rows) <= 2 and any(len(c) > _BOX_CELL for r in rows for c in r)
+                    if len(rows) >= 2 and max(len(r) for r in rows) >= 2 and not boxed:
                         tables.append(PdfTable(number, tuple(map(tuple, rows)), table.bbox[1], table.bbox[3],
                                                float(page.height)))
                 page.close()
