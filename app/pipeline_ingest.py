@@ -18,6 +18,16 @@ from app.ingest.load import SUPPORTED, load_file
 from app.ingest.ocr import OcrOptions
 from app.reason.injection import has_injection
 
+# Bump when loading or chunking changes what a document's passages are (table rows as chunks, PDF tables, …): every
+# stored document then counts as changed and is re-read on its next ingest, re-embedding only the passages whose
+# text changed (store.add_lexical). Stored with the file's SHA-256 as the document's fingerprint.
+PARSE_VERSION = 2
+
+
+def fingerprint(file_sha256: str) -> str:
+    """What the registry stores for a document: its file's SHA-256 and the parser version that read it."""
+    return f"{file_sha256}:p{PARSE_VERSION}"
+
 
 def ingest_into(kb: KnowledgeBase, settings: Settings, paths: list[Path], progress: bool, on_ocr_page=None,
                 worker: VectorWorker | None = None) -> list[IngestResult]:
@@ -60,6 +70,7 @@ def _ingest_one(kb: KnowledgeBase, settings: Settings, path: Path, named: bool, 
         return IngestResult(str(path), "failed", message="文件不存在 / file not found")
     try:
         doc = load_file(path, int(settings.max_file_mb * 2**20), ocr=ocr)
+        doc = replace(doc, sha256=fingerprint(doc.sha256))
         if not kb.needs_update(doc.source, doc.sha256):
             return IngestResult(doc.source, "unchanged", message="未变化 / unchanged")
         existed = any(d.source == doc.source for d in kb.documents())

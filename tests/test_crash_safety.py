@@ -23,6 +23,7 @@ import pytest
 from app.config import PROJECT_ROOT, load_settings
 from app.ingest.chunk import chunk_document
 from app.ingest.load import load_file
+from app.pipeline_ingest import fingerprint
 from support.offline import offline_env, offline_prefix
 
 pytestmark = [pytest.mark.slow, pytest.mark.offline]
@@ -44,7 +45,7 @@ def expected_state(folder: Path) -> dict[str, tuple[str, list[str]]]:
     out = {}
     for path in sorted(folder.iterdir()):
         doc = load_file(path, int(settings.max_file_mb * 2**20))
-        out[doc.source] = (doc.sha256, [c.chunk_id for c in chunk_document(doc, settings.chunk_max_chars)])
+        out[doc.source] = (fingerprint(doc.sha256), [c.chunk_id for c in chunk_document(doc, settings.chunk_max_chars)])
     return out
 
 

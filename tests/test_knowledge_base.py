@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from app import pipeline_ingest
 from app.config import load_settings
+from app.index.embed import E5Embeddings
 from app.pipeline import Copilot
 
 pytestmark = pytest.mark.offline  # in-process real Chroma + e5: no socket may leave the machine
@@ -51,6 +53,39 @@ def test_reingest_unchanged_is_a_no_op_and_a_changed_file_replaces_its_chunks(co
     hits, _ = copilot.retrieve("青石村转移了多少户多少人", k=2)
     assert "31户110人" in hits[0].chunk.text
     assert_consistent(copilot.kb, 14)
+
+
+class CountingE5(E5Embeddings):
+    """The real e5 model, counting the passages it embeds."""
+
+    def __init__(self):
+        super().__init__(num_threads=2)
+        self.embedded = 0
+
+    def embed_documents(self, texts):
+        self.embedded += len(texts)
+        return super().embed_documents(texts)
+
+
+def test_a_reingest_embeds_only_changed_passages_and_a_parser_upgrade_rereads_everything(tmp_path, fixture_corpus,
+                                                                                         monkeypatch):
+    e5 = CountingE5()
+    copilot = Copilot(load_settings(), tmp_path / "kb", embeddings=e5)
+    copilot.ingest([fixture_corpus])
+    assert e5.embedded == 14
+    case = fixture_corpus / "case_sample.md"
+    case.write_text(case.read_text(encoding="utf-8").replace("27户96人", "31户110人"), encoding="utf-8")
+    assert [r.status for r in copilot.ingest([case])] == ["updated"]
+    changed = [c for c in copilot.kb.chunks_of(str(case.resolve())) if "31户110人" in c.text]
+    assert e5.embedded == 14 + len(changed) and 0 < len(changed) < 5
+    assert_consistent(copilot.kb, 14)
+
+    monkeypatch.setattr(pipeline_ingest, "PARSE_VERSION", pipeline_ingest.PARSE_VERSION + 1)
+    assert [r.status for r in copilot.ingest([fixture_corpus])] == ["updated"] * 3  # re-read by the new parser
+    assert e5.embedded == 14 + len(changed)  # same passages: no vector recomputed
+    assert_consistent(copilot.kb, 14)
+    hits, _ = copilot.retrieve("青石村转移了多少户多少人", k=2)
+    assert "31户110人" in hits[0].chunk.text
 
 
 def test_remove_takes_a_document_out_of_both_indexes(copilot, fixture_corpus):

@@ -55,3 +55,6 @@ def test_the_prompt_cache_brings_back_the_answer_prompt_after_an_assessment(mode
     assert loads, "the answer prompt's state was not restored from the cache"
     assert again == first  # the same prompt from the restored state gives the same greedy text
     assert len(llm.cache.cache_state) >= 2
+    # the cache holds KV states and one row of logits each, not a batch of logits per state (311 MB for 1.5B)
+    assert all(state.scores.shape[0] == 1 for state in llm.cache.cache_state.values())
+    assert llm.cache.cache_size <= 256 << 20

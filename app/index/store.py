@@ -105,10 +105,18 @@ class KnowledgeBase:
 
     def add_lexical(self, doc: RawDoc, chunks: list[Chunk]) -> None:
         """Replace the document's chunks in the registry and BM25 at once (status `lexical`, searchable now);
-        its old vectors go, its new ones follow (vectors.complete_vectors)."""
+        its old vectors go, except those of passages whose id and indexed text are unchanged (a re-ingest after
+        an edit, or after a parser upgrade, embeds only what changed); the new ones follow (vectors.py)."""
         with self._write_lock():
+            keep = self._reusable_vectors(chunks)
             self._mark_pending(doc.source)
-            self._vectors.delete(where={"source": doc.source})
+            stale = [i for i in self._vectors.get(where={"source": doc.source}, include=[])["ids"] if i not in keep]
+            if stale:
+                self._vectors.delete(ids=stale)
+            if keep:  # same text, possibly a new page or locator: the registry is the truth, Chroma's copy follows
+                kept = [c for c in chunks if c.chunk_id in keep]
+                self._vectors._collection.update(ids=[c.chunk_id for c in kept],
+                                                 metadatas=[c.metadata() for c in kept])
             with self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?)",
@@ -126,6 +134,14 @@ class KnowledgeBase:
                      json.dumps(list(doc.warnings), ensure_ascii=False), doc.source),
                 )
                 self._bump_version()
+
+    def _reusable_vectors(self, chunks: list[Chunk]) -> set[str]:
+        """Ids among `chunks` whose stored vector was computed from exactly the text they would be indexed by."""
+        if not chunks:
+            return set()
+        wanted = {c.chunk_id: index_text(c) for c in chunks}
+        got = self._vectors.get(ids=list(wanted), include=["documents"])
+        return {i for i, text in zip(got["ids"], got["documents"]) if wanted.get(i) == text}
 
     def lexical_sources(self) -> list[str]:
         """Documents searchable by BM25 whose vectors are not all stored yet."""

@@ -70,8 +70,27 @@ def load_llm(path: Path, n_ctx: int, n_threads: int, seed: int, use_extra_bufts:
         finally:
             low.llama_model_default_params = default_params
     if prompt_cache_mb:
-        llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=prompt_cache_mb << 20))
+        llm.set_cache(compact_prompt_cache(prompt_cache_mb << 20))
     return llm
+
+
+def compact_prompt_cache(capacity_bytes: int):
+    """llama-cpp-python's LlamaRAMCache, bounded by what it really holds. A saved state carries the logits of a
+    whole batch (n_batch × vocabulary floats: 311 MB for Qwen2.5 at n_batch 512) that the stock cache neither
+    counts against its capacity nor needs (a restored prompt is re-evaluated from its last token): here only the
+    last row is kept (numpy broadcasts it back on load) and the capacity counts KV state and logits alike."""
+    from llama_cpp import LlamaRAMCache
+
+    class CompactRAMCache(LlamaRAMCache):
+        @property
+        def cache_size(self):
+            return sum(v.llama_state_size + v.scores.nbytes for v in self.cache_state.values())
+
+        def __setitem__(self, key, value):
+            value.scores = value.scores[-1:].copy()
+            super().__setitem__(key, value)
+
+    return CompactRAMCache(capacity_bytes=capacity_bytes)
 
 
 # ---- OpenAI-compatible server ------------------------------------------------------------------------
