@@ -159,7 +159,8 @@ def grade_card_html(assessment: dict, citations: list[dict], pending: str = "", 
     response = assessment.get("response_level")
     head = (f'<div class="gh-card-head" style="background:{colour}">'
             f'{"应急响应：" + html.escape(response) + f"（{colour_name}）" if response else "等级待定：信息不足"}</div>')
-    basis = "".join(f"<li>{html.escape(b['summary'])}</li>" for b in assessment.get("basis") or [])
+    basis = "".join(f"<li>{html.escape(b['summary'])}{_marker(b.get('passage'))}</li>"
+                    for b in assessment.get("basis") or [])
     sections = [head, "".join(rows), _list("定级依据（由程序按所引条文计算）", basis)]
     impact = assessment.get("impact_range")
     if impact:
@@ -204,3 +205,9 @@ CSS = """
 .gh-card-title { font-weight:bold; margin-top:4px; }
 body, .gradio-container { font-family: system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", sans-serif; }
 """
+
+
+def _marker(n) -> str:
+    """ [n] after a card line that a passage supports (n is an int from the code, never document text)."""
+    return f" [{int(n)}]" if n else ""
+

@@ -86,7 +86,7 @@ def render_assessment(assessment) -> str:
     if data["situation_changes"]:
         lines[:0] = ["【情况变化】", *[f"- {c}" for c in data["situation_changes"]], ""]
     for basis in data["basis"]:
-        lines.append(f"- {basis['summary']}")
+        lines.append(f"- {basis['summary']}" + (f"（分级标准见[{basis['passage']}]）" if basis.get("passage") else ""))
     if data["basis"] and data["basis"][0]["explanation"]:
         lines.append(f"  说明：{data['basis'][0]['explanation']}")
     if data.get("impact_range"):

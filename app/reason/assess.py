@@ -16,7 +16,7 @@ from app.reason.ruleset import RuleSet
 from app.reason.reach import ReachEstimate, estimate_reach, reach_inputs_from_text
 from app.reason.reach_render import render_reach
 from app.reason.reasoning import built_assessment_steps
-from app.reason.requirements import level_requirements
+from app.reason.requirements import NARRATIVE, level_requirements, rule_passage
 from app.reason.situation import Situation
 from app.reason.verify import verify_claims
 from app.schema import Chunk, Citation, Hit
@@ -86,8 +86,8 @@ class Assessment:
             "hazard_grade": by_scale["险情"].to_json() if "险情" in by_scale else None,
             "disaster_grade": by_scale["灾情"].to_json() if "灾情" in by_scale else None,
             "response_level": top.response_level if top else None,
-            "basis": [{"rule": g.citation, "summary": g.summary(), "explanation": exp.get("grade_basis", "")}
-                      for g in self.grades],
+            "basis": [{"rule": g.citation, "summary": g.summary(), "explanation": exp.get("grade_basis", ""),
+                       "passage": (exp.get("rule_passages") or {}).get(g.scale)} for g in self.grades],
             "response_requirements": exp.get("response_requirements", []),
             "risk_factors": exp.get("risk_factors", []),
             "evacuation": exp.get("evacuation", {}),
@@ -196,7 +196,8 @@ def extract_sentence(field_name: str, chunks: list[Chunk], hazard_type: str | No
     best, best_score = "", 0.0
     for n, chunk in enumerate(chunks, start=1):
         for sentence in re.findall(r"[^。；\n]{8,160}[。；]?", chunk.text):
-            if sentence in taken or ARTICLE_ONLY.match(sentence) or sentence.lstrip().startswith(("#", "|")):
+            if sentence.strip().rstrip("。；") in taken or ARTICLE_ONLY.match(sentence) \
+                    or sentence.lstrip().startswith(("#", "|")):
                 continue
             if about_other_hazard(sentence, hazard_type):
                 continue  # advice for another kind of hazard (a debris-flow route is no route from a landslide)
@@ -205,7 +206,7 @@ def extract_sentence(field_name: str, chunks: list[Chunk], hazard_type: str | No
                 score += 0.5
             if hazard_type and any(h in sentence for h in HAZARD_TYPES if h != hazard_type):
                 score -= 1  # names another kind of hazard as well
-            if chunk.doc_type == "case":
+            if chunk.doc_type == "case" or NARRATIVE.search(sentence):
                 score -= 1  # what one event did is not what the rules require
             if score > best_score:
                 best, best_score = f"{sentence.strip().rstrip('。；')}[{n}]", score
@@ -301,9 +302,12 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
         return [clean(sentence)] if sentence else []
 
     basis = [x for x in (model_item(i) for i in sections["grade_basis"]) if x]
+    rule_refs = {g.scale: n for g in grades if (n := rule_passage(chunks, g))}  # the threshold's own passage
+    used.extend(n for n in rule_refs.values() if n not in used)
     out = {
         "reasoning": built_assessment_steps([g.summary() for g in grades], hits, read),
         "grade_basis": "；".join(basis),
+        "rule_passages": rule_refs,
         "response_requirements": [clean(r) for r in level_requirements(chunks, top.level_roman, region)] if top else [],
         "risk_factors": risk_factors(text),
         "evacuation": {k: "；".join(([scope] if k == "scope" and scope else []) + extracted(k)) for k in _EVACUATION_KEYS},
