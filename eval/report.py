@@ -92,6 +92,10 @@ def retrieval_report(results: dict, previous: tuple[str, dict] | None = None) ->
               "|---|" + "---|" * len(cats)]
     for cat in next(iter(cats.values())):
         lines.append(f"| {cat} | " + " | ".join(f"{cats[m][cat]:.3f}" for m in cats) + " |")
+    firsts = retrieval_categories(results, "hit@1")  # a named document must be found at rank 1 (issue 16)
+    lines += ["", "hit@1 per category:", "", "| category | " + " | ".join(firsts) + " |", "|---|" + "---|" * len(firsts)]
+    for cat in next(iter(firsts.values())):
+        lines.append(f"| {cat} | " + " | ".join(f"{firsts[m][cat]:.3f}" for m in firsts) + " |")
     lines += ["", f"![latency]({results['date']}-retrieval-latency.png) "
               f"![categories]({results['date']}-retrieval-categories.png)"]
     lines += against_previous("retrieval", results, previous)

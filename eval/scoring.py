@@ -66,14 +66,14 @@ def split_keys(split) -> list[tuple[str, str]]:
     return [(split.metadata["source"], loc) for loc in locators]
 
 
-def retrieval_categories(results: dict) -> dict[str, dict[str, float]]:
-    """hit@5 per question category, per mode."""
+def retrieval_categories(results: dict, metric: str = "hit@5") -> dict[str, dict[str, float]]:
+    """`metric` (hit@5, hit@1, mrr) per question category, per mode."""
     out: dict[str, dict[str, float]] = {}
     for mode in results["modes"]:
         groups: dict[str, list] = {}
         for row in results["rows"]:
             groups.setdefault(row["category"] or "other", []).append(row[mode])
-        out[mode] = {cat: retrieval_summary(ranks)["hit@5"] for cat, ranks in sorted(groups.items())}
+        out[mode] = {cat: retrieval_summary(ranks)[metric] for cat, ranks in sorted(groups.items())}
     return out
 
 
