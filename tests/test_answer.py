@@ -182,3 +182,22 @@ def test_an_answer_adding_only_an_unverifiable_figure_to_the_question_is_withhel
     answer = _ask(prompt, fake_llm("【回答】\n河南省2024年安排的专项资金预算是10亿元[1]。"), hits,
                   question="河南省2024年安排的地质灾害防治专项资金预算是多少亿元？")
     assert answer.refused and "无法核实" in answer.answer
+
+
+def test_a_short_answer_that_fills_the_asked_blank_is_not_an_echo():
+    from app.reason.answer import is_echo
+
+    assert not is_echo("地质灾害气象风险黄色预警表示地质灾害发生的风险较高[1]。",
+                       "地质灾害气象风险黄色预警表示地质灾害发生的风险有多高？")
+    assert not is_echo("《地质灾害防治条例》规定由县级人民政府划定地质灾害危险区[1]。",
+                       "《地质灾害防治条例》规定由哪一级人民政府划定地质灾害危险区？")
+    assert is_echo("蓟州区登记的地质灾害隐患点数量[1][2][3]。", "蓟州区登记了多少处地质灾害隐患点？")
+
+
+def test_a_loss_asked_for_must_be_answered_with_an_amount_of_money():
+    from app.reason.verify import gives_asked_quantity
+
+    question = "某滑坡案例的直接经济损失是多少？"
+    assert not gives_asked_quantity("直接经济损失是200多万立方米[1]。", question)
+    assert not gives_asked_quantity("直接经济损失为1144人[3]。", "那个案例中，那直接经济损失呢？")
+    assert gives_asked_quantity("直接经济损失约1.9亿元[1]。", question)

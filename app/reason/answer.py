@@ -83,9 +83,24 @@ def is_echo(answer: str, question: str, prompt: Prompt | None = None) -> bool:
     if prompt is not None:
         bare = "".join(s for s in SENTENCE.findall(bare) if not is_template(s, prompt))
     own = bigrams(bare)
-    if len(own - bigrams(question)) < 3:
+    if len(own - bigrams(question)) < 3 and not fills_the_blank(bare, question):
         return True
     return not _YES_NO.search(question) and not adds_content(bare, question)
+
+
+_ASKING = re.compile(r"多高|多大|多少|多长|多久|多远|哪|什么|几|谁|何")
+_FUNCTION_CHARS = set("的了是在和与及或等为由于对把被将从向也都就")
+
+
+def fills_the_blank(bare: str, question: str) -> bool:
+    """A short answer that puts the asked value where the question's interrogative stood ("风险有多高" → "风险较高",
+    "由哪一级人民政府" → "由县级人民政府"): a character the question lacks, not a function word and not part of a
+    noun naming the asked thing ("…的数量" does not fill "多少")."""
+    if not _ASKING.search(question):
+        return False
+    naming = "".join(w for w in _ASKED_NOUNS if w in bare)
+    new = {ch for ch in bare if "\u4e00" <= ch <= "\u9fff" and ch not in question and ch not in naming}
+    return bool(new - _FUNCTION_CHARS)
 
 
 # Nouns that name the asked thing: "…的数量" restates "多少"; it does not give it.

@@ -140,6 +140,8 @@ def verify_claims(answer: str, chunks: list[Chunk], user_text: str = "") -> Veri
 _NOTHING: tuple[set, set, set] = (set(), set(), set())
 # "多少毫米", "多少亿元", "几户": the question asks for a measured quantity of this kind.
 _ASKED = re.compile(r"(?:多少|几)\s*[万亿]?\s*(?=\S)")
+_ASKED_MONEY = re.compile(r"(?:经济损失|损失|金额|费用|资金|投资|造价|赔偿)(?:总额|总计|合计)?(?:是|为|有|达|约)?"
+                          r"(?:多少|几|呢|？|\?)")
 _ASKED_KINDS = frozenset({"yuan", "mm", "cm", "m", "km", "m2", "km2", "m3", "ha", "mu", "t", "kg", "person",
                           "household", "percent"})
 
@@ -156,6 +158,8 @@ def asked_kind(question: str) -> str:
         kind = unit_kind(question, match.end())
         if kind in _ASKED_KINDS:
             return kind
+    if _ASKED_MONEY.search(question):  # "直接经济损失是多少？", "那直接经济损失呢？": an amount of money
+        return "yuan"
     return ""
 
 
