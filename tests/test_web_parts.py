@@ -157,3 +157,16 @@ def test_a_saved_turn_survives_a_killed_server(tmp_path):
     conversation = convs.load_conversation(convs.connect(path), cid)
     print(f"turns written before SIGKILL: 20, found after restart: {len(conversation.turns)}")
     assert [t.content for t in conversation.turns] == [f"第{i}个问题" for i in range(20)]
+
+
+def test_grade_card_shows_the_gradings_notes_once_and_the_rule_passage():
+    note = "本预案分级标准与全国标准不同：大型险情受威胁需搬迁转移人数下限为300人（全国标准500人）"
+    assessment = {"response_level": "Ⅱ级", "hazard_grade": {"scale": "险情", "grade": "大型", "level_roman": "Ⅱ",
+                                                          "level_name": "重大", "lower_bound": True,
+                                                          "warnings": [note, "缺少潜在经济损失，现按已知指标定级", note]},
+                  "basis": [{"summary": "险情至少为大型。依据：《天津市突发地质灾害应急预案》（1.2）", "passage": 2}],
+                  "evacuation": {}, "missing": ["潜在经济损失"]}
+    card = grade_card_html(assessment, [CITATION])
+    assert card.count("全国标准500人") == 1 and "提示" in card
+    assert "缺少潜在经济损失，现按" not in card  # missing figures are listed apart
+    assert "（1.2） [2]</li>" in card

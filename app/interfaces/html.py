@@ -10,6 +10,7 @@ import difflib
 import html
 import re
 
+from app.interfaces.render import grade_notes
 from app.reason.citations import SENTENCE
 from app.reason.verify import FLAG
 
@@ -161,7 +162,8 @@ def grade_card_html(assessment: dict, citations: list[dict], pending: str = "", 
             f'{"应急响应：" + html.escape(response) + f"（{colour_name}）" if response else "等级待定：信息不足"}</div>')
     basis = "".join(f"<li>{html.escape(b['summary'])}{_marker(b.get('passage'))}</li>"
                     for b in assessment.get("basis") or [])
-    sections = [head, "".join(rows), _list("定级依据（由程序按所引条文计算）", basis)]
+    notes = "".join(f"<li>{html.escape(w)}</li>" for w in grade_notes(assessment))
+    sections = [head, "".join(rows), _list("定级依据（由程序按所引条文计算）", basis), _list("提示", notes)]
     impact = assessment.get("impact_range")
     if impact:
         lines = "".join(f"<li>{html.escape(x.strip())}</li>" for x in impact["text"].splitlines()[1:] if x.strip())

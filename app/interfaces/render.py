@@ -80,6 +80,13 @@ def render_answer(answer) -> str:
     return "\n".join(lines)
 
 
+def grade_notes(data: dict) -> list[str]:
+    """The grading's warnings (a plan's bounds that differ from the national table, a figure on a boundary,
+    households not converted to people, a grade that may rise), once each; missing figures are listed apart."""
+    notes = [w for key in ("hazard_grade", "disaster_grade") if data.get(key) for w in data[key].get("warnings", [])]
+    return [w for w in dict.fromkeys(notes) if not w.startswith("缺少")]
+
+
 def render_assessment(assessment) -> str:
     data = assessment.to_json()
     lines = ["【研判结果】"]
@@ -87,6 +94,7 @@ def render_assessment(assessment) -> str:
         lines[:0] = ["【情况变化】", *[f"- {c}" for c in data["situation_changes"]], ""]
     for basis in data["basis"]:
         lines.append(f"- {basis['summary']}" + (f"（分级标准见[{basis['passage']}]）" if basis.get("passage") else ""))
+    lines += [f"  提示：{w}" for w in grade_notes(data)]
     if data["basis"] and data["basis"][0]["explanation"]:
         lines.append(f"  说明：{data['basis'][0]['explanation']}")
     if data.get("impact_range"):
