@@ -9,7 +9,8 @@ from app.config import PROJECT_ROOT, load_settings
 from app.interfaces import cli
 from app.interfaces.export import save_brief_version
 from app.interfaces.figures import profile_png
-from app.reason.assess import about_other_hazard, explain, extract_sentence, impact_range
+from app.reason.assess import explain, impact_range
+from app.reason.evacuation import about_other_hazard, extract_sentence
 from app.reason.brief import check_brief, fields_from_assessment, render_brief
 from app.reason.prompts import load_prompt
 from app.reason.reach import ReachInputs, estimate_reach

@@ -61,7 +61,7 @@ def test_an_event_quoted_inside_a_card_is_not_a_requirement():
 
 
 def test_one_evacuation_sentence_fills_one_field_only():
-    from app.reason.assess import extract_sentence
+    from app.reason.evacuation import extract_sentence
 
     text = "转移后应在危险区边界安排专人看守劝阻，险情解除前不得返回。沿预先划定的避险路线向两侧高处转移。"
     chunk = Chunk("e", "/e.md", "避险转移实务", "card", "三", "三", text, 0, len(text))

@@ -16,20 +16,17 @@ from app.reason.ruleset import RuleSet
 from app.reason.reach import ReachEstimate, estimate_reach, reach_inputs_from_text
 from app.reason.reach_render import render_reach
 from app.reason.reasoning import built_assessment_steps
-from app.reason.requirements import NARRATIVE, level_requirements, rule_passage
+from app.reason.evacuation import EVACUATION_KEYS, FIELD_TERMS, HAZARD_TYPES, evacuation_fields, extract_sentence
+from app.reason.requirements import level_requirements, rule_passage
 from app.reason.situation import Situation
 from app.reason.verify import verify_claims
 from app.schema import Chunk, Citation, Hit
 
-ARTICLE_ONLY = re.compile(r"^\s*第[一二三四五六七八九十百]+条\s*$")
-
-HAZARD_TYPES = ("泥石流", "滑坡", "崩塌", "地面塌陷", "地裂缝", "地面沉降", "危岩", "落石")
 _PROVINCES = (
     "北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 "
     "云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门"
 ).split()
 _PLACE = re.compile(r"[\u4e00-\u9fa5]{2,8}?(?:省|自治区|市|州|县|区|镇|乡|村|组|社区)")
-_EVACUATION_KEYS = ("scope", "routes", "priority_groups", "return_rule")
 # Section headings the model writes (prompts/assess.md) → fields of the assessment.
 SECTIONS = {
     "推理": "reasoning", "说明": "grade_basis", "等级依据": "grade_basis", "响应要求": "response_requirements", "风险因素": "risk_factors",
@@ -110,18 +107,6 @@ def impact_range(text: str) -> ReachEstimate | None:
     return estimate_reach(inputs) if inputs.hazard_type is not None else None
 
 
-# Words that name the same kind of hazard: a rule for one kind is not advice for another.
-_KIND_WORDS = {"崩塌": ("崩塌", "危岩", "落石"), "危岩": ("崩塌", "危岩", "落石"), "落石": ("崩塌", "危岩", "落石")}
-
-
-def about_other_hazard(sentence: str, hazard_type: str | None) -> bool:
-    """True when the sentence is about another kind of hazard only (a debris-flow escape rule for a landslide)."""
-    if not hazard_type:
-        return False
-    own = _KIND_WORDS.get(hazard_type, (hazard_type,))
-    return any(h in sentence for h in HAZARD_TYPES if h not in own) and not any(w in sentence for w in own)
-
-
 def detect_region(text: str) -> str | None:
     """The province-level place named in the text, with the rest of its place name (重庆市巫山县…)."""
     for match in _PLACE.finditer(text):
@@ -168,16 +153,6 @@ def grade_situation(text: str, available_rules: set[str], region: str | None = N
     return situation, grades, region
 
 
-# What each part of the recommendation is about: words that find the passage (retrieval) and the sentence.
-FIELD_TERMS = {
-    "response_requirements": ("应急响应", "启动", "预案", "响应", "指挥", "赶赴", "会商"),
-    "scope": ("范围", "危险区", "影响", "堆积", "滑动", "安全距离", "边界", "划定"),
-    "routes": ("路线", "撤离", "转移", "高处", "两侧", "沟道", "穿越", "避开", "安置"),
-    "priority_groups": ("老人", "儿童", "学校", "行动不便", "叫应", "叫醒", "到户到人", "敲门", "广播"),
-    "return_rule": ("返回", "解除", "撤销", "看守", "劝阻", "回迁"),
-}
-
-
 def evidence_queries(text: str, grades: list[Grade], hazard_type: str | None) -> list[str]:
     """Queries for the evidence: the report itself, the grading rule, the response level, each advice field."""
     kind = hazard_type or "地质灾害"
@@ -188,32 +163,6 @@ def evidence_queries(text: str, grades: list[Grade], hazard_type: str | None) ->
             queries.append(f"{g.grade}地质灾害 {g.response_level}应急响应 {g.level_name} 措施 要求")
     queries += [f"{kind} {' '.join(terms)}" for name, terms in FIELD_TERMS.items() if name != "response_requirements"]
     return queries
-
-
-def extract_sentence(field_name: str, chunks: list[Chunk], hazard_type: str | None, taken: set[str]) -> str:
-    """The evidence sentence that best covers a field, with its citation marker; "" when none does."""
-    terms = FIELD_TERMS[field_name]
-    best, best_score = "", 0.0
-    for n, chunk in enumerate(chunks, start=1):
-        for sentence in re.findall(r"[^。；\n]{8,160}[。；]?", chunk.text):
-            if sentence.strip().rstrip("。；") in taken or ARTICLE_ONLY.match(sentence) \
-                    or sentence.lstrip().startswith(("#", "|")):
-                continue
-            if about_other_hazard(sentence, hazard_type):
-                continue  # advice for another kind of hazard (a debris-flow route is no route from a landslide)
-            score = sum(1 for t in terms if t in sentence)
-            if hazard_type and hazard_type in sentence:
-                score += 0.5
-            if hazard_type and any(h in sentence for h in HAZARD_TYPES if h != hazard_type):
-                score -= 1  # names another kind of hazard as well
-            if chunk.doc_type == "case" or NARRATIVE.search(sentence):
-                score -= 1  # what one event did is not what the rules require
-            if score > best_score:
-                best, best_score = f"{sentence.strip().rstrip('。；')}[{n}]", score
-    if best_score >= 2:
-        taken.add(re.sub(r"\[\d+\]$", "", best))
-        return best
-    return ""
 
 
 def grading_text(grades: list[Grade]) -> str:
@@ -310,13 +259,13 @@ def explain(llm, prompt: Prompt, text: str, grades: list[Grade], hits: list[Hit]
         "rule_passages": rule_refs,
         "response_requirements": [clean(r) for r in level_requirements(chunks, top.level_roman, region)] if top else [],
         "risk_factors": risk_factors(text),
-        "evacuation": {k: "；".join(([scope] if k == "scope" and scope else []) + extracted(k)) for k in _EVACUATION_KEYS},
+        "evacuation": evacuation_fields(chunks, hazard_type, taken, extracted, scope),
         "missing_information": [],
     }
     labels = {"response_requirements": f"{top.response_level}应急响应的处置要求" if top else "该响应级别的处置要求",
               "scope": "转移范围的划定", "routes": "转移路线和安置点", "priority_groups": "重点人群和叫应",
               "return_rule": "返回条件"}
-    empty = [k for k in labels if not (out["evacuation"].get(k) if k in _EVACUATION_KEYS else out[k])]
+    empty = [k for k in labels if not (out["evacuation"].get(k) if k in EVACUATION_KEYS else out[k])]
     out["missing_information"] += [f"资料中未找到关于{labels[k]}的依据，请查阅本地应急预案" for k in empty]
     if gen.cut_off:
         out["missing_information"].append(CUT_NOTES[gen.cut_off])
