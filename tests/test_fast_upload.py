@@ -18,6 +18,8 @@ from app.pipeline import Copilot
 from app.index.embed import E5Embeddings
 from app.index.store import KnowledgeBase
 from app.retrieve.hybrid import LEXICAL_ONLY, RetrievalParams, retrieve
+from app.ingest.chunk import chunk_document
+from app.ingest.load import load_file
 from eval.bench_ingest import paginate
 from eval.pdfgen import make_pdf
 from support.offline import offline_env, offline_prefix
@@ -73,7 +75,12 @@ time.sleep(600)
 
 
 def test_killed_while_vectors_are_written_the_upload_stays_searchable_and_completes_on_open(tmp_path):
-    pdf = make_pdf(tmp_path / "plan.pdf", paginate(_text())[:8])  # ~45 chunks: two batches of vectors
+    pages = paginate(_text())
+    n = 8
+    while n < len(pages) and len(chunk_document(load_file(make_pdf(tmp_path / "plan.pdf", pages[:n]), 10**8),
+                                                load_settings().chunk_max_chars)) <= 40:
+        n += 4  # more than one batch of vectors (32), whichever corpus the text comes from
+    pdf = tmp_path / "plan.pdf"
     kb_dir = tmp_path / "kb"
     env = offline_env({**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}{os.pathsep}{TESTS}"})
     proc = subprocess.Popen(list(offline_prefix()) + [sys.executable, "-c", CHILD, str(kb_dir), str(pdf)],
