@@ -219,8 +219,9 @@ def select_rules(region: str | None, available: set[str], plan: RuleSet | None =
         return replace(national, selection_note="未提供事发地区，按全国标准定级")
     if plan is not None and not any(any(m in region for m in load_rules(rid).region_match) and rid in available
                                     for rid in rule_set_ids() if rid != NATIONAL):
-        docs = "、".join(sorted({s.document for s in plan.scales.values()}))
-        return replace(plan, selection_note=f"事发地“{region}”适用知识库中的地方预案{docs}的分级标准，优先于全国标准")
+        # plan.kb_titles holds the plan's title (its scales may include national ones for a scale it does not state)
+        return replace(plan, selection_note=f"事发地“{region}”适用知识库中的地方预案{plan.kb_titles[0]}的分级标准，"
+                                            "优先于全国标准")
     for rid in rule_set_ids():
         rules = load_rules(rid)
         if rid == NATIONAL or not any(m in region for m in rules.region_match):
