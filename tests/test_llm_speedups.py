@@ -42,6 +42,17 @@ def test_prompt_lookup_decoding_keeps_the_greedy_text(model_path):
     assert plain.strip() and drafted == plain
 
 
+def test_prompt_lookup_decoding_takes_a_prompt_longer_than_one_batch(model_path):
+    """Real prompts (system text and evidence) run past n_batch = 512 tokens; llama-cpp-python's buffer for the
+    draft's logits was sized for one batch and the second batch failed to broadcast."""
+    messages = _messages(ANSWER_SYSTEM, "群众转移后要做什么？")
+    messages[1]["content"] = EVIDENCE * 12 + messages[1]["content"]
+    llm = load_llm(model_path, 2048, 2, 1, draft_tokens=10)
+    assert len(llm.tokenize(messages[1]["content"].encode("utf-8"))) > 512
+    plain = _text(load_llm(model_path, 2048, 2, 1), messages)
+    assert plain.strip() and _text(llm, messages) == plain
+
+
 def test_the_prompt_cache_brings_back_the_answer_prompt_after_an_assessment(model_path):
     llm = load_llm(model_path, 2048, 2, 1, prompt_cache_mb=256)
     loads = []

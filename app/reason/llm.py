@@ -65,6 +65,10 @@ def load_llm(path: Path, n_ctx: int, n_threads: int, seed: int, use_extra_bufts:
             llm = llama_cpp.Llama(
                 model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
                 n_batch=512, seed=seed, flash_attn=flash_attn, verbose=False,
+                # the draft's guesses are checked against every position's logits; llama-cpp-python then keeps
+                # logits for all tokens but sizes its buffer by `logits_all` alone (a prompt longer than a batch
+                # crashed): n_ctx × vocabulary floats, 2.5 GB for Qwen2.5 at 4096 tokens (the bench reports it)
+                logits_all=bool(draft_tokens),
                 draft_model=LlamaPromptLookupDecoding(num_pred_tokens=draft_tokens) if draft_tokens else None,
             )
         finally:
