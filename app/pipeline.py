@@ -35,7 +35,7 @@ from app.reason.prompts import load_prompt
 from app.reason.reach_render import evacuation_scope
 from app.reason.turns import ModelTurns
 from app.reason.situation import Situation
-from app.retrieve.gate import evidence_coverage
+from app.retrieve.gate import evidence_coverage, missing_focus
 from app.retrieve.hybrid import RetrievalParams, retrieve, retrieve_many
 from app.schema import Citation, Hit
 
@@ -185,9 +185,11 @@ class Copilot:
         s = self.settings
         asked, question = question, understood or question
         coverage, missing = evidence_coverage(question, hits)
-        if hits and coverage < s.min_coverage:
-            why = (f"检索到的资料没有涉及：{'、'.join(missing)}。需要包含这些内容的法规、预案、技术标准或灾情报告，"
-                   "导入后再问。")
+        unmentioned = missing_focus(question, hits)  # "起草人": the other terms may all be there
+        if hits and (coverage < s.min_coverage or unmentioned):
+            why = (f"检索到的资料没有涉及问题所问的“{unmentioned}”" if unmentioned and coverage >= s.min_coverage
+                   else f"检索到的资料没有涉及：{'、'.join(missing)}")
+            why += "。需要包含这些内容的法规、预案、技术标准或灾情报告，导入后再问。"
             timings = {"retrieve_s": round(retrieve_s, 4), "first_token_s": None, "total_s": round(retrieve_s, 4)}
             result = refusal(question, hits, why, self.answer_prompt.tag, timings)
         else:
