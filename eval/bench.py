@@ -9,7 +9,7 @@ Measures, and writes as Markdown + JSON to eval/results/<date>-bench-<model>.*:
   decode tokens/s and end-to-end answer time;
 - retrieval latency p50/p95 of the real path (KnowledgeBase: Chroma dense + BM25 + RRF) at 1k/10k/100k chunks,
   on synthetic knowledge bases built once and cached under the user cache dir (eval/bench_synthetic.py);
-- ingest throughput for text and PDF files (eval/bench_ingest.py).
+- ingest throughput for text and PDF files, and a 50-page upload until searchable (eval/bench_ingest.py).
 
 Run as `python -m eval bench …` (or `geohazard bench …`, which runs that).
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import APP_NAME, PROJECT_ROOT, load_settings
-from eval.bench_ingest import bench_ingest
+from eval.bench_ingest import bench_ingest, bench_upload
 from eval.bench_report import bench_report
 from eval.bench_synthetic import corpus_vectors, synthetic_kb
 from eval.scoring import percentile
@@ -359,6 +359,8 @@ def run_bench(args) -> int:
         files = sorted(p for p in settings.corpus_dir.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)
         log("导入吞吐 / ingest throughput …")
         results["ingest"] = bench_ingest(settings, files[: args.ingest_files], log)
+        log("上传可检索 / upload until searchable (50-page PDF, background vectors) …")
+        results["upload"] = bench_upload(settings, files[: args.ingest_files], log)
     results["peak_rss_bench_mb"] = peak_rss_mb()
     report = bench_report(results)
     print(report)
