@@ -289,11 +289,13 @@ def bench_draft(copilot, requests: dict, measured: list[str], rows: list[dict], 
                                                                       plain["total_s"]),
                     "draft_tokens_per_s": decode_rate(drafted["tokens"], drafted["first_token_s"], drafted["total_s"]),
                     "plain_total_s": plain["total_s"], "draft_total_s": drafted["total_s"],
+                    "plain_first_token_s": plain["first_token_s"], "draft_first_token_s": drafted["first_token_s"],
                     "same_text": plain["text"] == drafted["text"]})
         log(f"  prompt lookup {q[:16]}…: {out[-1]['plain_tokens_per_s'] or 0:.1f} → "
             f"{out[-1]['draft_tokens_per_s'] or 0:.1f} tokens/s, same text: {out[-1]['same_text']}")
+    logits_mb = llm.scores.nbytes / 2**20  # every position's logits, which the draft's check needs
     del llm
-    return {"num_pred_tokens": DRAFT_TOKENS, "rows": out}
+    return {"num_pred_tokens": DRAFT_TOKENS, "rows": out, "logits_buffer_mb": logits_mb}
 
 
 def serving_probe(model: str | None, kb: str | None) -> dict:

@@ -137,10 +137,13 @@ def _draft_section(draft: dict | None) -> list[str]:
              f"The same requests through raw llama-cpp-python, cold cache, once plainly and once with "
              f"`LlamaPromptLookupDecoding(num_pred_tokens={draft['num_pred_tokens']})` (n-grams of the prompt proposed "
              "and checked in one batch; `GEOHAZARD_DRAFT_TOKENS`). Tokens/s = tokens after the first ÷ time after "
-             "the first token.", ""]
-    lines += _table(["question", "plain tokens/s", "prompt lookup tokens/s", "plain total s", "prompt lookup total s",
-                     "same text"],
+             "the first token. With a draft, llama-cpp-python computes and keeps the logits of every prompt "
+             "position (`logits_all`), which costs prefill time and a buffer of n_ctx × vocabulary floats"
+             + (f" ({draft['logits_buffer_mb']:.0f} MB here)" if draft.get("logits_buffer_mb") else "") + ".", ""]
+    lines += _table(["question", "plain tokens/s", "prompt lookup tokens/s", "plain first token s",
+                     "prompt lookup first token s", "plain total s", "prompt lookup total s", "same text"],
                     ([x["question"], _fmt(x["plain_tokens_per_s"], ".1f"), _fmt(x["draft_tokens_per_s"], ".1f"),
+                      _fmt(x.get("plain_first_token_s")), _fmt(x.get("draft_first_token_s")),
                       f"{x['plain_total_s']:.2f}", f"{x['draft_total_s']:.2f}", "yes" if x["same_text"] else "no"]
                      for x in rows))
     plain = _median([x["plain_tokens_per_s"] for x in rows])

@@ -107,7 +107,11 @@ def _results():
                 "rows": [{"question": "问？", "retrieve_s": 0.02, "ours_first_token_s": 4.5, "ours_total_s": 10.4,
                           "ours_tokens": 60, "raw_first_token_s": 4.4, "raw_total_s": 10.0, "raw_tokens": 60,
                           "same_generation": True, "ours_tokens_per_s": 20.0, "raw_tokens_per_s": 20.5,
-                          "overhead": 0.04}]},
+                          "overhead": 0.04}],
+                "draft": {"num_pred_tokens": 10, "logits_buffer_mb": 2374.0,
+                          "rows": [{"question": "问？", "plain_tokens_per_s": 8.0, "draft_tokens_per_s": 10.0,
+                                    "plain_first_token_s": 4.0, "draft_first_token_s": 5.0, "plain_total_s": 10.0,
+                                    "draft_total_s": 11.0, "same_text": True}]}},
         "retrieval": {"1000": {"chunks": 1000, "queries": 88, "p50_ms": 20.0, "p95_ms": 30.0, "dense_p50_ms": 8.0,
                                "lexical_p50_ms": 2.0, "first_query_s": 0.5, "build_s": 10.0},
                       "100000": {"chunks": 100000, "queries": 88, "p50_ms": 60.0, "p95_ms": 120.0,
@@ -130,3 +134,5 @@ def test_report_marks_targets_and_describes_the_machine():
     assert "| pdf | 2 (0 failed) | 10 | 30 | 5.0 | 2.00 | 6.0 | 0.10 |" in report
     assert "| upload → lexically searchable, 50-page text PDF | 1.30 s | ≤ 2 s ✓ |" in report
     assert "3.0 vs 3.4 chunks/s (0.88×) | ≥ 0.8× ✓ |" in report
+    assert "| 问？ | 8.0 | 10.0 | 4.00 | 5.00 | 10.00 | 11.00 | yes |" in report and "(2374 MB here)" in report
+    assert "Median decode speed: 8.0 → 10.0 tokens/s (1.25×); same text in 1 of 1." in report
