@@ -89,9 +89,13 @@ def _row(e: dict) -> dict:
 def _miss(r: dict, level: str) -> dict:
     """Why the observed runout went beyond the expected or conservative reach (level: expected_m | conservative_m)."""
     reasons = []
-    if r["material"] == "fill":
+    if r["material"] == "fill" and r["group"] == "earthflow":
         reasons.append("saturated construction fill liquefied and flowed (flowslide); no Corominas group holds such "
                        "cases and the earthflow row still expects a far steeper reach angle")
+    elif r["material"] == "fill":
+        # a debris flow (or other group) fed by fill: the earthflow row was not the relation used
+        reasons.append("the source was saturated artificial fill, more mobile than the natural material of the "
+                       "regression's cases")
     if r["material"] == "loess":
         reasons.append("fluidised loess flowslide")
     if any(w in r["observed_type"] for w in ("flowslide", "debris avalanche")) and r["material"] != "fill":

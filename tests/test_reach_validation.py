@@ -31,6 +31,16 @@ def test_a_miss_is_reported_with_a_reason():
     assert "synthetic fill flowslide" in render_markdown(result, "2000-01-01").split("## Misses")[1]
 
 
+def test_a_fill_fed_debris_flow_is_not_explained_by_the_earthflow_row():
+    flow = {"id": "f", "name": "fill-fed debris flow", "hazard_type": "泥石流", "material": "fill",
+            "path": "channelized", "volume_m3": 5e4, "height_m": 400, "runout_m": 2000, "sources": ["test"]}
+    result = validate([flow])
+    assert result["rows"][0]["group"] == "debris_flow"
+    reasons = result["beyond_expected"][0]["reasons"]
+    assert reasons[0].startswith("the source was saturated artificial fill")
+    assert not any("earthflow row" in r for r in reasons)
+
+
 def test_a_group_with_only_incomplete_events_is_reported_as_not_assessed():
     rock = {"id": "r", "name": "rockfall", "hazard_type": "崩塌", "material": "rock", "volume_m3": 1e6, "height_m": 500,
             "runout_m": 1000, "sources": ["test"]}
