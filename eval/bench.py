@@ -212,6 +212,10 @@ def bench_llm(copilot, questions: list[str], log=print) -> dict:
         legacy[q] = prompt.render(question=q, evidence=evidence_block([h.chunk for h in hits]))
 
     ttft: dict = {}
+    # Off for the whole measurement: the prompt cache (GEOHAZARD_PROMPT_CACHE_MB) would restore these very prompts
+    # from the runs before, which no new question gets when serving; the system prompt stays cached by save_state.
+    cache = llm.cache
+    llm.set_cache(None)
     for variant in ("legacy", "compact"):
         msgs = {q: (legacy[q] if variant == "legacy" else requests[q]["messages"]) for q in measured}
         cold = []
@@ -262,8 +266,10 @@ def bench_llm(copilot, questions: list[str], log=print) -> dict:
         })
         log(f"  {q[:16]}… ours {ours_total:.2f} s, raw {raw['total_s']:.2f} s, "
             f"overhead {100 * rows[-1]['overhead']:+.1f} %")
+    draft = bench_draft(copilot, requests, measured, rows, log)
+    llm.set_cache(cache)
     return {"ttft": ttft, "rows": rows, "evidence_budgets": list(copilot.settings.evidence_budgets),
-            "flash_attn": copilot.settings.flash_attn, "draft": bench_draft(copilot, requests, measured, rows, log)}
+            "flash_attn": copilot.settings.flash_attn, "draft": draft}
 
 
 DRAFT_TOKENS = 10
@@ -281,7 +287,7 @@ def bench_draft(copilot, requests: dict, measured: list[str], rows: list[dict], 
                    draft_tokens=DRAFT_TOKENS)
     out = []
     for q, row in zip(measured, rows):
-        llm.reset()
+        copilot.llm.reset()  # both cold: the plain run must not start from the previous measurement's cache
         plain = raw_stream(copilot.llm, requests[q])
         llm.reset()
         drafted = raw_stream(llm, requests[q])
