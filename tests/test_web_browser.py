@@ -226,6 +226,12 @@ def test_uploaded_pdf_is_listed(page, tmp_path):
     documents = page.locator("#documents")
     documents.filter(has_text="示例市崩塌应急处置办法").wait_for()
     assert "示例市崩塌应急处置办法" in documents.inner_text()
+    assert "已可按关键词检索" in page.locator("#ingest-results").inner_text()  # vectors follow in the background
+    # the table follows the background vectors (a timer while any are missing) until both documents are ready
+    page.wait_for_function("""() => {
+        const table = document.querySelector('#documents').innerText;
+        return table.includes('示例县危岩巡查记录') && !table.includes('可关键词检索');
+    }""", timeout=120_000)
     shot(page, "kb")
 
 

@@ -68,6 +68,7 @@ def build_app(copilot: Copilot):
                     "依据知识库中的法规、预案、标准和灾情报告回答，每条结论标注出处 [n]；资料中没有的，回答“资料中未找到依据”。")
         last_assessment = gr.State(None)
         conversation_id = gr.BrowserState(None, storage_key="geohazard_conversation")
+        vectors_timer = gr.Timer(2.0, active=False)  # the 知识库 table follows background vectors (not in a tab)
         with gr.Tabs():
             with gr.Tab("对话", id="chat"):
                 with gr.Row():
@@ -182,8 +183,9 @@ def build_app(copilot: Copilot):
                    api_visibility="private").then(handlers.save_brief, [kind, last_assessment, *brief_inputs],
                                                   [brief_files, versions], api_visibility="private")
 
-        ingest_button.click(handlers.ingest_uploads, [upload, upload_dir], [results, documents, to_remove],
-                            api_visibility="private")
+        ingest_button.click(handlers.ingest_uploads, [upload, upload_dir],
+                            [results, documents, to_remove, vectors_timer], api_visibility="private")
+        vectors_timer.tick(handlers.vectors_tick, None, [documents, vectors_timer], api_visibility="private")
         remove.click(handlers.remove_document, [to_remove], [documents, to_remove, kb_status],
                      api_visibility="private")
         rebuild.click(handlers.reindex, None, [results, documents, to_remove], api_visibility="private")

@@ -23,8 +23,18 @@ def document_key(source: str) -> str:
 class KnowledgeBaseTab:
     def documents_table(self):
         return [[d.title, d.doc_type, d.chunk_count, time.strftime("%Y-%m-%d %H:%M", time.localtime(d.ingested_at)),
-                 {"ready": "可用", "pending": "未完成", "lexical": "可检索（向量生成中）"}.get(d.status, d.status), public_source(d.source)]
-                for d in self.copilot.kb.documents()]
+                 self._status(d), public_source(d.source)] for d in self.copilot.kb.documents()]
+
+    def _status(self, d) -> str:
+        if d.status != "lexical":
+            return {"ready": "可用", "pending": "未完成"}.get(d.status, d.status)
+        stored, total = self.copilot.vector_worker.state.get(d.source, (0, d.chunk_count))
+        return f"可关键词检索（向量 {stored}/{total}）"
+
+    def vectors_tick(self):
+        """Every 2 s while vectors are being made: the table with their progress; the timer stops when done."""
+        waiting = bool(self.copilot.kb.lexical_sources())
+        return self.documents_table(), gr.Timer(active=waiting)
 
     def document_choices(self):
         """(label, key): the key names a document without showing where it lies on the server's disk."""
@@ -45,15 +55,19 @@ class KnowledgeBaseTab:
                 progress((i, len(paths)), desc=f"导入 {temp.name}", unit="个文件")
                 # the same name replaces the earlier upload (a new version of it), never a second copy beside it
                 target = replace_file(self.settings.uploads_dir / safe_upload_name(temp.name), temp.read_bytes())
-                for result in self.copilot.ingest([target]):  # background vectors: see the note (issue 18)
+                # searchable by keywords once parsed; the vectors follow in the background (issue 18)
+                for result in self.copilot.ingest([target], background=True):
                     replaced = retire_same_title(self.copilot.kb, result.path, self.settings.uploads_dir) if result.status in ("added", "updated") else []
                     note = result.message or "；".join(result.warnings)
+                    if result.status in ("added", "updated"):
+                        note = "；".join(x for x in (note, "已可按关键词检索，向量在后台生成") if x)
                     if replaced:
                         note = "；".join(x for x in (note, "替换了同名文档的旧版本：" + "、".join(replaced)) if x)
                     rows.append([temp.name, _STATUS.get(result.status, result.status), result.chunks,
                                  redact_paths(note)])
         progress((len(paths), len(paths)), desc="完成")
-        return rows, self.documents_table(), gr.update(choices=self.document_choices())
+        return (rows, self.documents_table(), gr.update(choices=self.document_choices()),
+                gr.Timer(active=bool(self.copilot.kb.lexical_sources())))
 
     def remove_document(self, key: str | None):
         source = self.source_of(key) if key else None
