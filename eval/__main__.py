@@ -80,6 +80,7 @@ def cmd_eval(args) -> int:
             questions = harness.load_questions("answers")[: args.limit]
             results = harness.run_answers_eval(copilot, questions, baseline=baseline)
         name = f"{suite}-{args.tag}" if args.tag else suite  # a tagged run (another build) keeps its own files
+        results["name"] = name
         previous = eval_report.previous_results(name, results["date"])  # read before this run replaces it
         if not args.no_write:
             eval_report.save_json(results, name)

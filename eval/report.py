@@ -9,6 +9,7 @@ re-run shows whether the committed numbers were reproduced and which questions c
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from app.config import PROJECT_ROOT
@@ -27,9 +28,17 @@ RESULTS_DIR = PROJECT_ROOT / "eval" / "results"
 
 def previous_results(suite: str, date: str, out_dir: Path | None = None) -> tuple[str, dict] | None:
     """The newest earlier report of `suite` in eval/results (the same date counts: a re-run overwrites it),
-    as (file name, results)."""
+    as (file name, results). A tagged suite ("answers-avx") without an earlier run of its own is compared with
+    the newest run of the plain suite under any tag ("answers", "answers-rerun"): the run before it."""
     out_dir = Path(out_dir) if out_dir else RESULTS_DIR
     candidates = sorted(p for p in out_dir.glob(f"????-??-??-{suite}.json") if p.name[:10] <= date)
+    if not candidates and "-" in suite:
+        plain = suite.split("-")[0]
+        runs = [(p, json.loads(p.read_text(encoding="utf-8"))) for p in
+                [*out_dir.glob(f"????-??-??-{plain}.json"), *out_dir.glob(f"????-??-??-{plain}-*.json")]
+                if p.name[:10] <= date]
+        runs.sort(key=lambda run: (run[0].name[:10], run[1].get("finished_at") or run[0].stat().st_mtime))
+        return (runs[-1][0].name, runs[-1][1]) if runs else None
     if not candidates:
         return None
     return candidates[-1].name, json.loads(candidates[-1].read_text(encoding="utf-8"))
@@ -96,8 +105,8 @@ def retrieval_report(results: dict, previous: tuple[str, dict] | None = None) ->
     lines += ["", "hit@1 per category:", "", "| category | " + " | ".join(firsts) + " |", "|---|" + "---|" * len(firsts)]
     for cat in next(iter(firsts.values())):
         lines.append(f"| {cat} | " + " | ".join(f"{firsts[m][cat]:.3f}" for m in firsts) + " |")
-    lines += ["", f"![latency]({results['date']}-retrieval-latency.png) "
-              f"![categories]({results['date']}-retrieval-categories.png)"]
+    stem = f"{results['date']}-{results.get('name', 'retrieval')}"  # a tagged run has its own plots
+    lines += ["", f"![latency]({stem}-latency.png) ![categories]({stem}-categories.png)"]
     lines += against_previous("retrieval", results, previous)
     lines += ["", "| id | category | question | " + " | ".join(results["modes"]) + " |",
               "|---|---|---|" + "---|" * len(results["modes"])]
@@ -165,8 +174,8 @@ def answers_report(results: dict, previous: tuple[str, dict] | None = None) -> s
                   f"{h['cut_off']} | {h['completion_tokens_median']} / {h['completion_tokens_total']} |"]
         if results.get("build"):
             lines += ["", f"llama.cpp build: {results['build'].get('system_info', '')[:300]}"]
-    lines += ["", f"![latency]({results['date']}-answers-latency.png) "
-              f"![categories]({results['date']}-answers-categories.png)"]
+    stem = f"{results['date']}-{results.get('name', 'answers')}"  # a tagged run has its own plots
+    lines += ["", f"![latency]({stem}-latency.png) ![categories]({stem}-categories.png)"]
     lines += against_previous("answers", results, previous)
     sections = [("Ours", results["rows"])] + ([("Baseline", base["rows"])] if base else [])
     for title, rows in sections:
@@ -186,6 +195,7 @@ def save_json(results: dict, suite: str, out_dir: Path | None = None) -> Path:
     out_dir = Path(out_dir) if out_dir else RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{results['date']}-{suite}.json"
+    results.setdefault("finished_at", time.time())  # orders runs of one day (tagged runs are compared by it)
     path.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     return path
 
@@ -194,11 +204,12 @@ def write_results(results: dict, report: str, suite: str, out_dir: Path | None =
     out_dir = Path(out_dir) if out_dir else RESULTS_DIR
     stem = save_json(results, suite, out_dir).with_suffix("")
     stem.with_suffix(".md").write_text(report, encoding="utf-8")
-    if suite == "retrieval":
+    kind = suite.split("-")[0]  # "answers-avx": a tagged run of the answers suite
+    if kind == "retrieval":
         latencies = {m: [r[f"{m}_ms"] for r in results["rows"] if f"{m}_ms" in r] for m in results["modes"]}
         write_plots(out_dir / f"{stem.name}-latency.png", out_dir / f"{stem.name}-categories.png",
                     latencies, retrieval_categories(results), "retrieval latency (ms)", "hit@5")
-    elif suite == "answers":
+    elif kind == "answers":
         columns = {"ours": results["rows"]} | ({"baseline": results["baseline"]["rows"]}
                                                if results.get("baseline") else {})
         write_plots(out_dir / f"{stem.name}-latency.png", out_dir / f"{stem.name}-categories.png",

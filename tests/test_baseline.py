@@ -195,3 +195,18 @@ def test_reports_set_a_rerun_against_the_previous_report(tmp_path):
     assert "| fact_recall | 1.000 | 0.500 | -0.500 |" in report
     assert "Questions whose outcome changed: 1: q1 (1.00 → 0.00)" in report
     assert eval_report.previous_results("answers", "2026-11-01", tmp_path) is None
+
+
+def test_a_tagged_run_is_compared_with_the_newest_run_of_its_suite(tmp_path):
+    """`--tag avx` (another llama.cpp build) has no run of its own yet: it is compared with the run before it,
+    whatever that run's tag."""
+    rows = _rows([("card", 1, 10.0)])
+    for name, finished in (("2026-12-07-answers.json", 1.0), ("2026-12-07-answers-native.json", 3.0),
+                           ("2026-12-07-answers-rerun.json", 2.0), ("2026-12-08-answers.json", 4.0)):
+        (tmp_path / name).write_text(json.dumps({"date": name[:10], "finished_at": finished, "rows": rows,
+                                                 "summary": eval_scoring.answers_summary(rows)}), encoding="utf-8")
+    name, _ = eval_report.previous_results("answers-avx", "2026-12-07", tmp_path)
+    assert name == "2026-12-07-answers-native.json"
+    (tmp_path / "2026-12-07-answers-avx.json").write_text(json.dumps({"date": "2026-12-07", "rows": rows}),
+                                                         encoding="utf-8")
+    assert eval_report.previous_results("answers-avx", "2026-12-07", tmp_path)[0] == "2026-12-07-answers-avx.json"
