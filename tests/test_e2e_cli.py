@@ -143,3 +143,23 @@ def test_ingest_reports_each_file_and_exits_1_when_one_fails(tmp_path):
     rows = {Path(json.loads(ln)["path"]).name: json.loads(ln) for ln in proc.stdout.splitlines()}
     assert rows["ok.txt"]["status"] == "added" and rows["ok.txt"]["chunks"] == 3
     assert rows["bad.pdf"]["status"] == "failed" and "PDF" in rows["bad.pdf"]["message"]
+
+
+def test_a_scanned_pdf_is_ocrd_with_no_network_and_retrieved_with_its_page(tmp_path):
+    """Issue 18: an image-only PDF (two rasterised pages with a red seal) ingested by the CLI under `unshare -n`:
+    the OCR models come from the installed wheel, the passage comes back with its page and the OCR mark."""
+    from eval.scanpdf import cjk_font_path, make_scanned_pdf
+
+    if cjk_font_path() is None:
+        pytest.skip("needs a CJK system font to draw the scanned pages")
+    pages = [["示例县突发地质灾害应急预案", "一、总则", "为了高效有序做好突发地质灾害应急工作，制定本预案。"],
+             ["四、应急响应", "发现滑坡前兆时，群测群防员应当立即敲锣示警，",
+              "组织受威胁群众沿预定避险路线转移到青龙寺安置点。"]]
+    pdf = make_scanned_pdf(tmp_path / "scan.pdf", pages, seal="示例县自然资源局")
+    kb = tmp_path / "kb"
+    added = json.loads(run(["ingest", str(pdf), "--kb", str(kb), "--json"]).stdout.splitlines()[0])
+    assert added["status"] == "added", added
+    out = json.loads(run(["retrieve", "发现滑坡前兆后群众转移到哪个安置点？", "--kb", str(kb), "-k", "1",
+                          "--json"]).stdout)
+    top = out["hits"][0]
+    assert "青龙寺安置点" in top["text"] and top["page"] == "第2页" and "OCR" in top["locator"]
