@@ -57,8 +57,10 @@ def test_a_question_about_the_future_is_refused_unless_the_evidence_speaks_of_it
     from app.retrieve.gate import missing_focus
 
     law = _hit("《重庆市地质灾害防治条例》2020年7月修订，自2020年8月1日起施行。")
-    assert missing_focus("该条例下一次修订会在哪一年？", [law]) == "下一次"
+    assert missing_focus("该条例下一次修订会在哪一年？", [law]) == "下一次修订"
     assert missing_focus("该条例是哪一年修订的？", [law]) == ""
+    rain = _hit("降雨期间加强巡查，发现裂缝扩大立即撤离。")
+    assert missing_focus("下次降雨时要注意什么？", [rain]) == ""  # asks what to do, not what will happen
 
 
 def test_which_few_words_are_question_words_not_topics():

@@ -70,9 +70,9 @@ def asked_focus(question: str) -> list[str]:
     return terms
 
 
-# A question about what has not happened yet ("下一次修订会在哪一年"): records and rules cannot answer it unless
-# they speak of that future themselves.
-_FUTURE = re.compile(r"下一次|下次|明年|将来|未来几?[天年月]|今后会|以后会|还会不会|会不会再")
+# A question asking when or whether something will happen next ("下一次修订会在哪一年"): records and rules cannot
+# answer it unless they speak of that future themselves. "下次降雨时要注意什么" asks what to do, and passes.
+_FUTURE = re.compile(r"(下一次|下次|明年|将来|今后|以后)([\u4e00-\u9fff]{0,6}?)(?:会在|将在|会是|会不会|哪一年|什么时候|何时)")
 
 
 def missing_focus(question: str, hits: list[Hit]) -> str:
@@ -82,7 +82,7 @@ def missing_focus(question: str, hits: list[Hit]) -> str:
         return ""
     evidence = fold("\n".join(f"{h.chunk.title}\n{h.chunk.heading_path}\n{h.chunk.text}" for h in hits)).lower()
     future = _FUTURE.search(question)
-    if future and future.group(0) not in evidence:
-        return future.group(0)
+    if future and future.group(1) not in evidence:
+        return future.group(1) + future.group(2)
     terms = asked_focus(question)
     return "" if not terms or any(t.lower() in evidence for t in terms) else _focus_phrase(question)
