@@ -15,7 +15,7 @@ from app.reason.prompts import Prompt
 from app.reason.reasoning import built_answer_steps, is_template, shown_steps
 from app.reason.qualifiers import describe, qualifiers
 from app.reason.verify import answers_other_scope, claims, gives_asked_quantity, verify_claims
-from app.retrieve.gate import question_terms
+from app.retrieve.gate import ASKED_NOUNS as _ASKED_NOUNS, question_terms
 from app.schema import Citation, Hit
 
 _REASONING = re.compile(r"【\s*推理(?:过程)?\s*】|^\s*推理(?:过程)?[:：]", re.MULTILINE)
@@ -103,9 +103,6 @@ def fills_the_blank(bare: str, question: str) -> bool:
     return bool(new - _FUNCTION_CHARS)
 
 
-# Nouns that name the asked thing: "…的数量" restates "多少"; it does not give it.
-_ASKED_NOUNS = frozenset("数量 数目 总数 个数 人数 户数 数字 数据 数值 金额 数额 费用 面积 规模 方量 体积 时间 时限 期限 日期 "
-                         "等级 级别 标准 情况 内容 信息 名单 名称 比例 频次 次数 具体 方面 事项 问题 结果".split())
 _YES_NO = re.compile(r"是否|能否|可否|吗|是不是|有没有|要不要|可不可以|需不需要|对不对")
 
 

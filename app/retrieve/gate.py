@@ -29,12 +29,17 @@ def question_terms(question: str) -> list[str]:
     return list(seen)
 
 
+def _evidence_text(hits: list[Hit]) -> str:
+    """Titles, headings and texts of the hits, folded to simplified characters and lower case."""
+    return fold("\n".join(f"{h.chunk.title}\n{h.chunk.heading_path}\n{h.chunk.text}" for h in hits)).lower()
+
+
 def evidence_coverage(question: str, hits: list[Hit]) -> tuple[float, list[str]]:
     """Share of the question's topic terms found in the evidence, and the terms not found."""
     terms = question_terms(fold(question))  # traditional and simplified characters count as the same
     if not terms:
         return 1.0, []
-    evidence = fold("\n".join(f"{h.chunk.title}\n{h.chunk.heading_path}\n{h.chunk.text}" for h in hits)).lower()
+    evidence = _evidence_text(hits)
     missing = [t for t in terms if t not in evidence]
     return 1 - len(missing) / len(terms), missing
 
@@ -43,12 +48,15 @@ def evidence_coverage(question: str, hits: list[Hit]) -> tuple[float, list[str]]
 _ASKING_TAIL = re.compile(r"(?:分别|具体|主要|都|又|还)?(?:是谁|是哪些人|是哪位|是哪个人|是哪家|叫什么|是什么|有哪些|呢)")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+$")
 _OWNER = re.compile(r".*[的之》”那这该其]")  # the asked thing follows the last possessive or pointer
-# Nouns that only name an attribute in general ("…的标准是什么"): the evidence states it without the word.
-_ATTRIBUTE_NOUNS = frozenset("数量 数目 总数 个数 人数 户数 数字 数据 数值 金额 数额 费用 面积 规模 方量 体积 时间 时限 期限 "
-                             "日期 等级 级别 标准 情况 内容 信息 名称 比例 频次 次数 具体 方面 事项 问题 结果 要求 规定 "
-                             "措施 办法 做法 程序 流程 原因 依据 意思 含义 定义 范围 条件 区别 作用 目的 特点 方式 "
-                             # adverbs and conditionals that can stand before the interrogative
-                             "到底 究竟 如果 只是 要是 假如 那么 现在 目前 一般 通常".split())
+# Nouns that name the asked thing rather than give it ("…的数量" restates "多少"): the answer check's list.
+ASKED_NOUNS = frozenset("数量 数目 总数 个数 人数 户数 数字 数据 数值 金额 数额 费用 面积 规模 方量 体积 时间 时限 期限 日期 "
+                        "等级 级别 标准 情况 内容 信息 名单 名称 比例 频次 次数 具体 方面 事项 问题 结果".split())
+# Nouns that only name an attribute in general ("…的标准是什么"): the evidence states it without the word. 名单 is
+# not one of them: a list of names is asked for by that word (see _NAME_WORDS).
+_ATTRIBUTE_NOUNS = (ASKED_NOUNS - {"名单"}) | frozenset(
+    "要求 规定 措施 办法 做法 程序 流程 原因 依据 意思 含义 定义 范围 条件 区别 作用 目的 特点 方式 "
+    # adverbs and conditionals that can stand before the interrogative
+    "到底 究竟 如果 只是 要是 假如 那么 现在 目前 一般 通常".split())
 # Words for a list of people: any one of them in the evidence will do.
 _NAME_WORDS = ("名单", "姓名", "名字")
 
@@ -80,7 +88,7 @@ def missing_focus(question: str, hits: list[Hit]) -> str:
     a drafter), "" otherwise. The share-of-terms gate passes such a question on its other terms."""
     if not hits:
         return ""
-    evidence = fold("\n".join(f"{h.chunk.title}\n{h.chunk.heading_path}\n{h.chunk.text}" for h in hits)).lower()
+    evidence = _evidence_text(hits)
     future = _FUTURE.search(question)
     if future and future.group(1) not in evidence:
         return future.group(1) + future.group(2)
