@@ -101,7 +101,7 @@ def _timed_upload(settings, pdf: Path, layout: list[list[str]], kb_dir: Path, lo
     texts = [index_text(c) for c in chunks]
     t0 = time.perf_counter()
     for i in range(0, len(texts), 32):  # the batch size of the background worker
-        copilot.kb._embeddings.embed_documents(texts[i:i + 32])
+        copilot.embeddings.embed_documents(texts[i:i + 32])  # the model the worker used
     embed_s = time.perf_counter() - t0
     copilot.kb.close()
     if not chunks:
