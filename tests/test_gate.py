@@ -29,6 +29,20 @@ def test_situations_are_told_from_questions():
     assert not is_situation("泥石流来了往哪里跑？")
 
 
+def test_a_described_hazard_asking_how_far_it_reaches_is_assessed():
+    """The reach estimate answers it (code decides the distance); the documents cannot."""
+    from app.reason.assess import asks_reach, is_situation
+
+    assert is_situation("某村后山滑坡体方量约30万方，后缘至坡脚高差约150米，坡脚下方600米处有一所小学，会不会被波及？")
+    assert is_situation("沟口下方1公里处有村庄，上游泥石流物源约5万方，沟道高差约400米，村庄在影响范围内吗？")
+    assert asks_reach("危岩体约2万立方米，坡高80米，崩塌下来会冲到多远？")
+    assert not asks_reach("泥石流一般能冲多远？")  # no figures of its own: a question for the documents
+    assert not asks_reach("体积100万立方米的滑坡属于什么规模？")  # figures, but no reach asked
+    # a named past event goes to the documents first (the router checks is_case_question before the situation)
+    from app.reason.incident import is_case_question
+    assert is_case_question("茂县新磨村滑坡方量约800万立方米，当时的转移范围是怎么划定的？")
+
+
 def test_the_asked_thing_is_the_noun_before_the_interrogative():
     from app.retrieve.gate import asked_focus
 

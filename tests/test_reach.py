@@ -193,6 +193,25 @@ def test_place_from_toe_needs_the_toe():
     assert located.place_inside_expected is True
 
 
+@pytest.mark.parametrize(("distance", "inside_expected", "inside_conservative"), [
+    (800, None, None),  # expected ≈ 1845 m, conservative ≈ 5023 m from the crown
+    (3000, False, None),  # at least 3000 m from the crown: beyond the expected reach whatever the toe
+    (6000, False, False),
+])
+def test_place_from_an_unknown_toe_rules_out_what_it_can(distance, inside_expected, inside_conservative):
+    e = estimate_reach(ReachInputs(hazard_type="滑坡", volume_m3=1e6, height_m=500, place_distance_m=distance,
+                                   place_name="村子"))
+    assert (e.place_inside_expected, e.place_inside_conservative) == (inside_expected, inside_conservative)
+    assert e.place_from_crown_m is None and "坡脚位置未知" in e.place_note
+    if inside_conservative is None:  # the toe distance, and the mean slope, that would put it inside
+        gap = e.conservative_m - distance
+        assert f"不足{gap:,.0f}米" in e.place_note
+        assert f"陡于约{math.degrees(math.atan(500 / gap)):.0f}°" in e.place_note
+        assert "按可能在保守距离之内对待" in e.place_note
+    else:
+        assert "不能据此认定安全" in e.place_note
+
+
 # ---------------------------------------------------------------- text
 
 def test_reads_a_whole_report():

@@ -86,3 +86,17 @@ def test_web_chat_and_api_go_through_reply_once(copilot):
         payload = handlers.ask(message, request)
         assert ("assessment" in payload) == (branch == "assess") and payload["citations"]
         _expect_one_route(copilot, message, branch)
+
+
+def test_a_reach_question_in_the_chat_gets_the_computed_reach(copilot, monkeypatch, capsys):
+    """"会不会被波及" with the slide's own figures is answered by the reach estimate, not refused for want of
+    documents about 某村's school."""
+    message = "某村后山滑坡体方量约30万方，后缘至坡脚高差约150米，坡脚下方600米处有一所小学，会不会被波及？"
+    monkeypatch.setattr(cli, "_copilot", lambda args: copilot)
+    assert cli.main(["ask", message, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    _expect_one_route(copilot, message, "assess")
+    impact = payload["assessment"]["impact_range"]
+    assert impact["expected_m"] < 600 < impact["conservative_m"]  # beyond the expected reach whatever the toe
+    assert impact["place"]["inside_expected"] is False and impact["place"]["inside_conservative"] is None
+    assert "按可能在保守距离之内对待" in impact["text"]

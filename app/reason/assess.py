@@ -119,14 +119,29 @@ _GRADE_REQUEST = re.compile(r"等级|定级|几级|定几|研判")
 _EVENT = re.compile(r"发生|出现|发现|报告|报来|冲毁|掩埋|伤亡")
 
 
+_REACH_REQUEST = re.compile(r"波及|影响范围|影响到|影响距离|多远|撤离范围|转移范围|避让范围|安全距离|危险范围"
+                            r"|会不会被|是否安全|安全吗|到得了|冲到|埋到|压到|危及")
+_REACH_FIGURES = ("volume_m3", "height_m", "slope_height_m", "channel_length_m")
+
+
+def asks_reach(text: str) -> bool:
+    """A described slide, rockfall or debris flow with its own figures (方量, 高差, 坡高, 沟长) and a question of
+    how far it may reach or whether a place is safe: the reach estimate answers it, not the documents."""
+    if not (detect_hazard_type(text) and _REACH_REQUEST.search(text)):
+        return False
+    return any(name in reach_inputs_from_text(text).from_text for name in _REACH_FIGURES)
+
+
 def read_situation(text: str) -> Situation | None:
     """The situation a message describes, parsed once (the router passes it on to grading); None when the
-    message is a question rather than a described event: no figure that decides a grade, and not an event
-    report that asks for its grade."""
+    message is a question rather than a described event: no figure that decides a grade, not an event
+    report that asks for its grade, and not a described hazard asking how far it may reach."""
     s = situation_from_text(text)
     if any(getattr(s, name) is not None for name in HAZARD_FIGURES + DISASTER_FIGURES):
         return s
     if detect_hazard_type(text) and _GRADE_REQUEST.search(text) and _EVENT.search(text):
+        return s
+    if asks_reach(text):
         return s
     return None
 

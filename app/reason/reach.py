@@ -258,8 +258,7 @@ def _place(inputs: ReachInputs, toe_m, expected, conservative) -> tuple:
     if inputs.place_reference == "crown":
         from_crown, where = d, f"距后缘{_fmt(d)}米"
     elif toe_m is None:
-        need = "沟长" if toe == "沟口" else "坡高和坡度"
-        return None, None, None, (f"{name}距{toe}{_fmt(d)}米，但{toe}位置未知，无法判断是否在影响范围内；需要：{need}")
+        return _place_toe_unknown(inputs, name, toe, d, expected, conservative)
     else:
         from_crown, where = toe_m + d, f"按距{toe}{_fmt(d)}米计，即距后缘约{toe_m + d:,.0f}米"
     inside_e, inside_c = from_crown <= expected, from_crown <= conservative
@@ -269,6 +268,33 @@ def _place(inputs: ReachInputs, toe_m, expected, conservative) -> tuple:
     if not inside_c:
         note += "；经验公式可能低估，不能据此认定安全"
     return from_crown, inside_e, inside_c, note
+
+
+def _place_toe_unknown(inputs: ReachInputs, name: str, toe: str, d: float, expected: float,
+                       conservative: float) -> tuple:
+    """A place given from the toe while the toe's position is unknown: it lies at least `d` from the crown, so
+    what can be ruled out is said, and the toe distance (or mean slope) that would put it inside; until the toe
+    is known the place counts as possibly inside."""
+    need = "沟长" if toe == "沟口" else "坡度" if inputs.slope_height_m else "坡高和坡度"
+    head = f"{name}距{toe}{_fmt(d)}米（{toe}位置未知，距后缘至少{_fmt(d)}米）"
+    if d >= conservative:
+        return None, False, False, f"{head}，在保守距离之外；经验公式可能低估，不能据此认定安全"
+
+    def within(limit: float) -> str:
+        gap = limit - d
+        clause = f"{toe}距后缘水平不足{gap:,.0f}米"
+        # crown → toe horizontally = slope height ÷ tan(mean slope); the fall height H (≥ slope height) gives
+        # a sufficient angle when the slope height is not given
+        if toe == "坡脚" and (h := inputs.slope_height_m or inputs.height_m):
+            clause += f"（即后缘至坡脚平均坡度陡于约{math.degrees(math.atan(h / gap)):.0f}°）"
+        return clause
+
+    if d >= expected:
+        verdict = f"，在预计影响距离之外；若{within(conservative)}，则在保守距离之内"
+    else:
+        verdict = f"：若{within(expected)}，则在预计影响距离之内；若{within(conservative)}，则在保守距离之内"
+    return None, False if d >= expected else None, None, (
+        f"{head}{verdict}。需要：{need}；确定之前按可能在保守距离之内对待")
 
 
 def _literature_warnings(data: dict, inputs: ReachInputs, group: str | None) -> list[str]:
