@@ -28,6 +28,17 @@ def test_a_pronoun_becomes_the_document_the_conversation_is_about():
     assert resolve("需要报告吗？", context).question == "《四川省地质灾害防治条例》中，需要报告吗？"
 
 
+def test_a_short_question_pointing_back_carries_the_last_question_one_level_deep():
+    context = Context("探矿结束后遗留的钻孔、探井要怎么处理？", ("河南省地质环境保护条例",))
+    got = resolve("那费用由谁承担？", context)
+    assert got.how == "scoped" and "钻孔、探井" in got.question and got.question.startswith("《河南省地质环境保护条例》中")
+    chained = resolve("这些由谁监督？", Context(got.question, context.documents))
+    assert chained.question.count("接上一问") == 1 and "那费用由谁承担" in chained.question
+    # an ellipsis ending in 呢 and an article of its own are not about the last question's subject
+    assert "接上一问" not in resolve("那遇难者的名单呢？", context).question
+    assert "接上一问" not in resolve("第二十九条规定了什么？", context).question
+
+
 def test_a_self_contained_question_inherits_nothing_and_a_first_question_is_untouched():
     for message in ("泥石流来了应该往哪里跑？", "《重庆市地质灾害防治条例》规定的报告时限是多久？",
                     "黑石沟右岸危岩体WY-07巡查发现了什么？"):  # a site of its own, not the last document's

@@ -33,6 +33,10 @@ _QUESTION_WORDS = re.compile(r"什么|哪些|哪里|哪个|多少|几|怎么|怎
 _SUBJECT_HINTS = re.compile(r"地质灾害|滑坡|崩塌|泥石流|塌陷|险情|灾情|预警|应急|转移|群测群防|隐患|避险|撤离|响应|报告|危岩|落石")
 # A name of its own (a place, a site code like WY-07): the question is about that, not about the last document.
 _OWN_NAME = re.compile(r"[A-Za-z]+-?\d+|[\u4e00-\u9fa5]{1,5}(?:村|沟|县|镇|乡|市|省|山|河|江|湖|水库|隧道|公路)")
+# "那费用由谁承担？", "这些材料交给谁？": a demonstrative pointing at the last question's subject (not an
+# ellipsis ending in 呢, which swaps a term instead)
+_POINTS_BACK = re.compile(r"^(?:那些|这些|那|这|其)(?!么|样|里|儿|时|天)[^呢]*$")
+_CARRIED = re.compile(r"（接上一问：.*）$")
 SCOPED_MAX_CHARS = 12  # "需要报告吗？", "第二十九条规定了什么？": short enough to need the last document
 
 
@@ -113,6 +117,10 @@ def resolve(message: str, context: Context | None) -> Resolution:
         return Resolution(message, "model")
     if context.documents and len(message) <= SCOPED_MAX_CHARS and _QUESTION_WORDS.search(message):
         title = context.documents[0]
+        if _POINTS_BACK.match(message):  # "那费用由谁承担？": the cost of what the last question was about
+            previous = _CARRIED.sub("", context.question)  # one question back, not the whole chain
+            return Resolution(f"《{title}》中，{message}（接上一问：{previous}）", "scoped",
+                              {"document": title, "question": previous})
         return Resolution(f"《{title}》中，{message}", "scoped", {"document": title})
     return Resolution(message, "model")
 
