@@ -33,3 +33,13 @@ def test_uncited_sentence_is_attributed_only_to_the_passage_that_holds_it():
     check = attribute_uncited(check, evidence)
     assert check.text == "当地人民政府应当及时动员受威胁居民转移到安全地带[1]。这是一句无关的评论话语。"
     assert check.used == [1] and check.attributed == 1
+
+
+def test_a_documents_own_source_marker_copied_into_the_answer_is_dropped():
+    """The evidence shows a document's "[来源3]" as 〔来源3〕; copied back it would point at nothing the reader has."""
+    from app.reason.citations import check_citations
+
+    check = check_citations("于2月8日13时30分启动三级应急响应[2]。〔来源3〕〔来源4〕[2]", 3)
+    assert "来源" not in check.text and check.used == [2]
+    kept = check_citations("依据川府发〔2024〕12号文件执行[1]。", 1)
+    assert "〔2024〕" in kept.text

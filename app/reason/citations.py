@@ -17,6 +17,9 @@ from app.schema import Chunk
 # [1] [1,2] [1、2] 【1】 ［1］ — what models actually emit; normalised to [1][2].
 _MARKER = re.compile(r"[\[【［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】］]")
 _DOC_BRACKET = re.compile(r"\[([^\[\]\n]{0,12})\]")
+# A document's own source marker as the evidence showed it ("[来源3]" → 〔来源3〕), copied into an answer: it points
+# at the document's reference list, not at evidence, so it is dropped (〔2024〕 in a file number is kept).
+_COPIED_DOC_MARKER = re.compile(r"〔(?:来源|资料|参考|注)?\s*\d{1,2}〕")
 SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?(?:\s*\[\d+\])*")
 REFUSAL = "资料中未找到依据"
 
@@ -172,7 +175,7 @@ def check_citations(answer: str, n_evidence: int, withheld: set[int] | frozenset
                 check.invalid.append(f"[{n}]")
         return "".join(kept)
 
-    check.text = re.sub(r"[ \t]+(?=\[\d)", "", _MARKER.sub(replace, answer)).strip()
+    check.text = re.sub(r"[ \t]+(?=\[\d)", "", _MARKER.sub(replace, _COPIED_DOC_MARKER.sub("", answer))).strip()
     return check
 
 
