@@ -127,7 +127,7 @@ def _n(x: float | None, unit: str = "") -> str:
     return "—" if x is None else f"{x:,.0f}{unit}"
 
 
-def render_markdown(result: dict, day: str) -> str:
+def render_markdown(result: dict, day: str, previous: dict | None = None) -> str:
     lines = [f"# Runout estimate validation {day}", "",
              "Published events run through `estimate_reach` (app/reason/reach.py) with the volume, fall height, type, "
              "material and path as a commander could report them before the event. *Covered* = observed runout ≤ "
@@ -162,7 +162,33 @@ def render_markdown(result: dict, day: str) -> str:
     lines += ["", "## Not computed", ""]
     skipped = [r for r in result["rows"] if r["covered"] is None]
     lines += [f"- {r['name']}: missing {', '.join(r['missing'])}. {r['note']}" for r in skipped] or ["None."]
+    if previous is not None:
+        lines += ["", *against_previous(result, previous)]
     return "\n".join(lines) + "\n"
+
+
+def against_previous(result: dict, previous: dict) -> list[str]:
+    """Events added or dropped, coverage per group and each event's verdict, beside the previous run's."""
+    name = previous.get("file", "the previous run")
+    before = {r["id"]: r for r in previous["rows"]}
+    now = {r["id"]: r for r in result["rows"]}
+    lines = ["## Against the previous run", "", f"Previous: `{name}`.", "",
+             "| group | events before → now | conservative covers before → now |", "|---|---|---|"]
+    for key in sorted(set(result["groups"]) | set(previous["groups"])):
+        b, n = previous["groups"].get(key, {}), result["groups"].get(key, {})
+        lines.append(f"| {GROUP_LABEL.get(key, key)} | {b.get('events', 0)} → {n.get('events', 0)} | "
+                     f"{b.get('covered', 0)} → {n.get('covered', 0)} |")
+    added = [now[i]["name"] for i in now if i not in before]
+    dropped = [before[i]["name"] for i in before if i not in now]
+    changed = [f"{now[i]['name']}: {_verdict(before[i])} → {_verdict(now[i])}" for i in now
+               if i in before and _verdict(before[i]) != _verdict(now[i])]
+    lines += ["", "Added: " + ("; ".join(added) or "none") + ".", "Dropped: " + ("; ".join(dropped) or "none") + ".",
+              "Verdict changed: " + ("; ".join(changed) or "none") + "."]
+    return lines
+
+
+def _verdict(r: dict) -> str:
+    return "not computed" if r["covered"] is None else "covered" if r["covered"] else "missed"
 
 
 def _gap_lines(result: dict) -> list[str]:
@@ -209,11 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=Path, default=EVENTS)
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     parser.add_argument("--date", default=date.today().isoformat())
+    parser.add_argument("--tag", default="", help="a second run on the same day: <date>-reach-<tag>.md")
     args = parser.parse_args(argv)
     result = validate(load_events(args.events))
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    md, js = args.out_dir / f"{args.date}-reach.md", args.out_dir / f"{args.date}-reach.json"
-    md.write_text(render_markdown(result, args.date), encoding="utf-8")
+    stem = f"{args.date}-reach" + (f"-{args.tag}" if args.tag else "")
+    md, js = args.out_dir / f"{stem}.md", args.out_dir / f"{stem}.json"
+    previous = _previous_run(args.out_dir, js)
+    md.write_text(render_markdown(result, args.date, previous), encoding="utf-8")
     js.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=_json_default) + "\n", encoding="utf-8")
     for key, g in result["groups"].items():
         print(f"{key}: {g['covered']}/{g['events']} covered ({g['coverage']:.0%})")
@@ -221,6 +250,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key}: no complete event, not assessed")
     print(f"wrote {md} and {js}")
     return 0
+
+
+def _previous_run(out_dir: Path, target: Path) -> dict | None:
+    """The newest other reach report in `out_dir` (the one being rewritten counts when it is the only one)."""
+    runs = sorted((p for p in out_dir.glob("*-reach*.json") if p != target), key=lambda p: (p.stat().st_mtime, p.name))
+    path = runs[-1] if runs else target if target.exists() else None
+    if path is None:
+        return None
+    return {**json.loads(path.read_text(encoding="utf-8")), "file": path.name}
 
 
 def _json_default(x):

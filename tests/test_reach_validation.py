@@ -51,3 +51,16 @@ def test_a_group_with_only_incomplete_events_is_reported_as_not_assessed():
     assert "debris_flow" not in result["groups"]
     md = render_markdown(result, "2000-01-01")
     assert "debris flows (泥石流): not assessed." in md
+
+
+def test_a_second_run_is_set_against_the_previous_one(tmp_path):
+    events = load_events(EVENTS)
+    fewer = tmp_path / "fewer.jsonl"
+    fewer.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in events[:-1]) + "\n", encoding="utf-8")
+    assert main(["--events", str(fewer), "--out-dir", str(tmp_path), "--date", "2000-01-01"]) == 0
+    assert "## Against the previous run" not in (tmp_path / "2000-01-01-reach.md").read_text(encoding="utf-8")
+    assert main(["--out-dir", str(tmp_path), "--date", "2000-01-01", "--tag", "more"]) == 0
+    md = (tmp_path / "2000-01-01-reach-more.md").read_text(encoding="utf-8")
+    section = md.split("## Against the previous run", 1)[1]
+    assert "`2000-01-01-reach.json`" in section and f"Added: {events[-1]['name']}." in section
+    assert "Dropped: none." in section
