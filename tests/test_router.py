@@ -17,6 +17,7 @@ from support.stubllm import STUB_INFO, StubLLM
 
 SITUATION = "示例县石门村后山滑坡，威胁180人，潜在经济损失约3000万元"
 QUESTION = "群测群防员发现异常情况后应当在多长时间内报告？"
+REACH = "某村后山滑坡体方量约30万方，后缘至坡脚高差约150米，坡脚下方600米处有一所小学，会不会被波及？"
 
 
 class CountingCopilot(Copilot):
@@ -77,7 +78,7 @@ def test_web_chat_and_api_go_through_reply_once(copilot):
 
     handlers = Handlers(copilot)
     request = SimpleNamespace(username="值班员甲", client=SimpleNamespace(host="127.0.0.1"))
-    for message, branch in ((SITUATION, "assess"), (QUESTION, "answer")):
+    for message, branch in ((SITUATION, "assess"), (QUESTION, "answer"), (REACH, "assess")):
         *_, last = handlers.respond(message, [], None, request)
         chat = last[0]
         assert chat[-1]["role"] == "assistant" and "出错了" not in chat[-1]["content"]
@@ -91,7 +92,7 @@ def test_web_chat_and_api_go_through_reply_once(copilot):
 def test_a_reach_question_in_the_chat_gets_the_computed_reach(copilot, monkeypatch, capsys):
     """"会不会被波及" with the slide's own figures is answered by the reach estimate, not refused for want of
     documents about 某村's school."""
-    message = "某村后山滑坡体方量约30万方，后缘至坡脚高差约150米，坡脚下方600米处有一所小学，会不会被波及？"
+    message = REACH
     monkeypatch.setattr(cli, "_copilot", lambda args: copilot)
     assert cli.main(["ask", message, "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
