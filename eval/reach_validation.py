@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from app.reason.reach import ReachInputs, estimate_reach
+from eval.report import previous_results
 
 EVENTS = Path(__file__).parent / "reach" / "events.jsonl"
 OUT_DIR = Path(__file__).parent / "results"
@@ -127,7 +128,7 @@ def _n(x: float | None, unit: str = "") -> str:
     return "—" if x is None else f"{x:,.0f}{unit}"
 
 
-def render_markdown(result: dict, day: str, previous: dict | None = None) -> str:
+def render_markdown(result: dict, day: str, previous: tuple[str, dict] | None = None) -> str:
     lines = [f"# Runout estimate validation {day}", "",
              "Published events run through `estimate_reach` (app/reason/reach.py) with the volume, fall height, type, "
              "material and path as a commander could report them before the event. *Covered* = observed runout ≤ "
@@ -167,9 +168,9 @@ def render_markdown(result: dict, day: str, previous: dict | None = None) -> str
     return "\n".join(lines) + "\n"
 
 
-def against_previous(result: dict, previous: dict) -> list[str]:
+def against_previous(result: dict, previous: tuple[str, dict]) -> list[str]:
     """Events added or dropped, coverage per group and each event's verdict, beside the previous run's."""
-    name = previous.get("file", "the previous run")
+    name, previous = previous
     before = {r["id"]: r for r in previous["rows"]}
     now = {r["id"]: r for r in result["rows"]}
     lines = ["## Against the previous run", "", f"Previous: `{name}`.", "",
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{args.date}-reach" + (f"-{args.tag}" if args.tag else "")
     md, js = args.out_dir / f"{stem}.md", args.out_dir / f"{stem}.json"
-    previous = _previous_run(args.out_dir, js)
+    previous = previous_results(stem[len(args.date) + 1:], args.date, args.out_dir)
     md.write_text(render_markdown(result, args.date, previous), encoding="utf-8")
     js.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=_json_default) + "\n", encoding="utf-8")
     for key, g in result["groups"].items():
@@ -250,15 +251,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key}: no complete event, not assessed")
     print(f"wrote {md} and {js}")
     return 0
-
-
-def _previous_run(out_dir: Path, target: Path) -> dict | None:
-    """The newest other reach report in `out_dir` (the one being rewritten counts when it is the only one)."""
-    runs = sorted((p for p in out_dir.glob("*-reach*.json") if p != target), key=lambda p: (p.stat().st_mtime, p.name))
-    path = runs[-1] if runs else target if target.exists() else None
-    if path is None:
-        return None
-    return {**json.loads(path.read_text(encoding="utf-8")), "file": path.name}
 
 
 def _json_default(x):
